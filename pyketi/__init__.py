@@ -1,0 +1,3 @@
+"""pyketi: a wire-compatible replacement for heketi."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,206 @@
+"""The executor interface: what pyketi asks of storage nodes.
+
+Every method is a coroutine and addresses one node by its *manage* hostname
+(``host``); addresses inside gluster commands are *storage* hostnames carried
+in the request objects.  Implementations:
+
+* ``executors.mock.MockExecutor``   - no nodes; keeps a fake node state (for tests/demos)
+* ``executors.fault.FaultExecutor`` - wraps another executor and fails/hangs at a chosen call
+* ``executors.cmd.CmdExecutor``     - builds heketi's exact node commands
+  (``executors.commands``) and hands them to a ``Transport`` (``executors.ssh``)
+
+Batching: a method that touches several objects on one node (``bricks_create``
+with many bricks) is one call, so a transport can run the whole batch in one
+remote call.  Callers run different nodes in parallel.
+
+Idempotency contract: destroy/delete methods treat "does not exist" as success,
+so an undo or a retried delete always finishes.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+
+class ExecutorError(Exception):
+    """A node command failed. ``str(err)`` is the text shown to API clients."""
+
+    def __init__(self, message: str, host: str | None = None):
+        super().__init__(message)
+        self.host = host
+
+
+class NodeUnreachable(ExecutorError):
+    """The node did not answer (connection refused, timeout, ...)."""
+
+
+@dataclass
+class DeviceInfo:
+    """Sizes in KiB, as reported by ``vgdisplay -c``."""
+
+    total: int
+    free: int
+    used: int
+    extent_size: int = 4096
+    pv_uuid: str = ""
+    paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BrickRequest:
+    """One brick on one node (heketi ``executors.BrickRequest``)."""
+
+    id: str            # brick id
+    device_id: str     # VG is vg_<device_id>
+    node_storage: str  # hostnames.storage[0] of the node
+    size_kib: int      # thin LV virtual size
+    tp_size_kib: int   # thin pool size
+    pool_metadata_kib: int
+    gid: int = 0
+    arbiter: bool = False
+    # clone bricks reuse another brick's thin pool / LV names
+    tp_name: str = ""  # default tp_<id>
+    lv_name: str = ""  # default brick_<id>
+    path: str = ""     # default /var/lib/heketi/mounts/vg_<dev>/brick_<id>/brick
+
+    @property
+    def vg(self) -> str:
+        return f"vg_{self.device_id}"
+
+    @property
+    def thin_pool(self) -> str:
+        return self.tp_name or f"tp_{self.id}"
+
+    @property
+    def lv(self) -> str:
+        return self.lv_name or f"brick_{self.id}"
+
+    @property
+    def mount_point(self) -> str:
+        return f"/var/lib/heketi/mounts/vg_{self.device_id}/brick_{self.id}"
+
+    @property
+    def brick_path(self) -> str:
+        return self.path or self.mount_point + "/brick"
+
+
+@dataclass
+class VolumeRequest:
+    """A gluster volume (heketi ``executors.VolumeRequest``).
+
+    ``bricks`` are in brick-set order: consecutive groups of ``bricks_per_set``
+    form the replica/disperse sets.  ``bricks`` is (storage host, brick path).
+    """
+
+    name: str
+    id: str
+    durability: str                 # "none" | "replicate" | "disperse"
+    replica: int = 0                # bricks per set for replicate
+    arbiter: bool = False
+    disperse_data: int = 0
+    disperse_redundancy: int = 0
+    bricks: list[tuple[str, str]] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)  # "key value" strings, verbatim
+
+    @property
+    def bricks_per_set(self) -> int:
+        if self.durability == "replicate":
+            return self.replica
+        if self.durability == "disperse":
+            return self.disperse_data + self.disperse_redundancy
+        return 1
+
+
+@dataclass
+class BrickInfo:
+    name: str            # host:/path
+    host_uuid: str = ""
+    is_arbiter: bool = False
+
+
+@dataclass
+class VolumeInfo:
+    """Parsed ``gluster volume info <name> --xml``."""
+
+    name: str
+    id: str = ""
+    status: int = 0
+    type_str: str = ""
+    brick_count: int = 0
+    replica_count: int = 0
+    arbiter_count: int = 0
+    disperse_count: int = 0
+    redundancy_count: int = 0
+    bricks: list[BrickInfo] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class Executor(abc.ABC):
+    """What the operations layer needs from storage nodes."""
+
+    # -- nodes / peers ----------------------------------------------------
+    @abc.abstractmethod
+    async def glusterd_check(self, host: str) -> None:
+        """Raise ExecutorError unless glusterd runs on ``host``."""
+
+    @abc.abstractmethod
+    async def peer_probe(self, host: str, new_node_storage: str) -> None:
+        """On ``host`` (an existing node): ``gluster peer probe <new>``."""
+
+    @abc.abstractmethod
+    async def peer_detach(self, host: str, node_storage: str) -> None:
+        """On ``host``: ``gluster peer detach <node>``; "not a peer" counts as done."""
+
+    # -- devices ----------------------------------------------------------
+    @abc.abstractmethod
+    async def device_setup(self, host: str, device_name: str, device_id: str,
+                           destroy_data: bool = False) -> DeviceInfo:
+        """pvcreate/vgcreate vg_<device_id> on ``device_name``; return sizes."""
+
+    @abc.abstractmethod
+    async def device_teardown(self, host: str, device_name: str, device_id: str,
+                              pv_uuid: str = "", force: bool = False) -> None:
+        """vgremove/pvremove/rmdir; missing VG/PV counts as done. ``force``: ignore errors."""
+
+    @abc.abstractmethod
+    async def device_info(self, host: str, device_name: str, device_id: str,
+                          pv_uuid: str = "") -> DeviceInfo:
+        """Current sizes of vg_<device_id> (device resync)."""
+
+    # -- bricks (all bricks given are on ``host``; one batch) -------------
+    @abc.abstractmethod
+    async def bricks_create(self, host: str, bricks: list[BrickRequest]) -> None:
+        """Create every brick; on failure destroy what this call created, then raise."""
+
+    @abc.abstractmethod
+    async def bricks_destroy(self, host: str, bricks: list[BrickRequest]) -> list[bool]:
+        """Destroy bricks; missing pieces count as done.
+
+        Returns, per brick, whether its thin pool was removed (space reclaimed).
+        """
+
+    # -- volumes (run on one node of the cluster) -------------------------
+    @abc.abstractmethod
+    async def volume_create(self, host: str, volume: VolumeRequest) -> None:
+        """volume create (first set) + add-brick (rest) + set options + set user.heketi.id + start."""
+
+    @abc.abstractmethod
+    async def volume_expand(self, host: str, volume: VolumeRequest,
+                            new_bricks: list[tuple[str, str]], rebalance: bool = True) -> None:
+        """add-brick ``new_bricks`` (brick-set order), then rebalance start (failure ignored)."""
+
+    @abc.abstractmethod
+    async def volume_destroy(self, host: str, name: str) -> None:
+        """volume stop force (ignored) + volume delete; "does not exist" counts as done."""
+
+    @abc.abstractmethod
+    async def volume_info(self, host: str, name: str) -> VolumeInfo:
+        """``gluster volume info <name> --xml``."""
+
+    @abc.abstractmethod
+    async def volume_clone(self, host: str, name: str, clone_name: str) -> VolumeInfo:
+        """Snapshot + clone + start; returns the clone's volume info."""
+
+    async def close(self) -> None:
+        """Release connections (SSH transports)."""

@@ -1,0 +1,59 @@
+"""Transports: how a batch of node commands reaches a node.
+
+Command construction (``executors.commands``) produces ``Command`` objects
+holding argv lists; a ``Transport`` runs a whole batch for one node in one
+remote call (SSH: one channel running one script), sequentially, stopping at
+the first failing command whose ``check`` is true.  A transport never builds a
+shell string from argv by concatenation: it must ``shlex.quote`` every token.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...]
+    # False: a failure is recorded but does not stop the batch (e.g. "umount" of
+    # something already unmounted, "volume stop" before "volume delete").
+    check: bool = True
+
+    @classmethod
+    def of(cls, *argv: str, check: bool = True) -> "Command":
+        return cls(tuple(str(a) for a in argv), check)
+
+
+@dataclass
+class Result:
+    command: Command
+    exit_status: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    @property
+    def error_text(self) -> str:
+        """heketi: stderr if non-empty, else a generic text."""
+        err = self.stderr.strip()
+        return err if err else f"Process exited with status {self.exit_status}"
+
+
+class Transport(abc.ABC):
+    @abc.abstractmethod
+    async def run_batch(self, host: str, commands: list[Command],
+                        timeout: float) -> list[Result]:
+        """Run ``commands`` on ``host`` in order, in one remote call.
+
+        Returns one Result per command *executed*: the list ends at the first
+        failed command with ``check=True`` (later commands are not run).
+        Raises ``executors.base.NodeUnreachable`` when the node cannot be reached
+        and ``executors.base.ExecutorError`` on timeout ("SSH command timeout").
+        """
+
+    async def close(self) -> None:
+        """Close pooled connections."""
