@@ -1,0 +1,461 @@
+"""SshTransport against a real OpenSSH server started on 127.0.0.1 by the test.
+
+The sshd is started with a temporary config, host key and authorized_keys,
+listens on 127.0.0.1/127.0.0.2 on a random port and is stopped by the PID we
+started.  If no sshd is installed the module tries tests/lab/install-host-deps.sh
+--ssh-only; the tests are skipped (with the reason) only if that fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from pyketi.executors.base import ExecutorError, NodeUnreachable
+from pyketi.executors.ssh import HostKeyError, SshTransport
+from pyketi.executors.transport import Command
+
+REPO = Path(__file__).resolve().parents[2]
+SSHD = "/usr/sbin/sshd"
+
+
+def _ensure_sshd() -> str | None:
+    """Returns None when sshd is usable, else the reason to skip."""
+    if not (os.path.exists(SSHD) and shutil.which("ssh-keygen")):
+        script = REPO / "tests" / "lab" / "install-host-deps.sh"
+        if os.geteuid() != 0:
+            return "openssh-server not installed and not root"
+        try:
+            subprocess.run(["bash", str(script), "--ssh-only"], check=True, timeout=600,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except (subprocess.SubprocessError, OSError) as e:
+            return f"openssh-server could not be installed: {e}"
+    if not os.path.exists(SSHD):
+        return "openssh-server could not be installed"
+    if os.geteuid() != 0:
+        return "sshd test server needs root"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _keygen(path: Path) -> str:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pyketi-test",
+                    "-f", str(path)], check=True)
+    return path.with_suffix(".pub").read_text().strip() if path.suffix else \
+        Path(str(path) + ".pub").read_text().strip()
+
+
+def _wait_port(port: int, proc: subprocess.Popen, limit: float = 15.0) -> None:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sshd exited with {proc.returncode}: {proc.stderr.read()!r}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("sshd did not start listening")
+
+
+class Sshd:
+    def __init__(self, d: Path):
+        self.dir = d
+        self.port = _free_port()
+        self.host_key = d / "ssh_host_ed25519_key"
+        self.host_pub = _keygen(self.host_key)
+        self.client_key = d / "id_ed25519"
+        pub = _keygen(self.client_key)
+        (d / "authorized_keys").write_text(pub + "\n")
+        self.known_hosts = d / "known_hosts"
+        kt, kb = self.host_pub.split()[:2]
+        self.known_hosts.write_text(
+            f"[127.0.0.1]:{self.port},[127.0.0.2]:{self.port} {kt} {kb}\n")
+        self.config = d / "sshd_config"
+        self.config.write_text("\n".join([
+            "ListenAddress 127.0.0.1",
+            "ListenAddress 127.0.0.2",
+            f"HostKey {self.host_key}",
+            f"PidFile {d}/sshd.pid",
+            f"AuthorizedKeysFile {d}/authorized_keys",
+            "UsePAM no",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PubkeyAuthentication yes",
+            "PermitRootLogin prohibit-password",
+            "StrictModes no",
+            "MaxStartups 50",
+            "MaxSessions 50",
+            "LogLevel ERROR",
+            "",
+        ]))
+        os.makedirs("/run/sshd", exist_ok=True)
+        self.proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(self.config), "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _wait_port(self.port, self.proc)
+
+    def session_pids(self) -> list[int]:
+        """Per-connection sshd processes: children of the listener we started."""
+        pids = []
+        for t in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            kids = (t / "children").read_text().split()
+            pids.extend(int(k) for k in kids)
+        return pids
+
+    def stop(self) -> None:
+        for pid in self.session_pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    reason = _ensure_sshd()
+    if reason:
+        pytest.skip(reason)
+    server = Sshd(tmp_path_factory.mktemp("sshd"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make(sshd: Sshd, **kw) -> SshTransport:
+    cfg = {"keyfile": str(sshd.client_key), "user": "root", "port": str(sshd.port),
+           "known_hosts": str(sshd.known_hosts), "connect_timeout": 5}
+    cfg.update(kw)
+    return SshTransport.from_config(cfg)
+
+
+@pytest.fixture
+async def transport(sshd):
+    t = make(sshd)
+    yield t
+    await t.close()
+
+
+H = "127.0.0.1"
+
+
+# -- configuration ------------------------------------------------------------
+
+def test_config_missing_keyfile(monkeypatch):
+    monkeypatch.delenv("HEKETI_SSH_KEYFILE", raising=False)
+    with pytest.raises(ExecutorError, match="^Missing ssh private key file in configuration$"):
+        SshTransport.from_config({"user": "root"})
+    with pytest.raises(ExecutorError, match="Missing ssh private key file"):
+        SshTransport.from_config({})
+
+
+def test_config_defaults(sshd, monkeypatch):
+    for v in ("HEKETI_SSH_KEYFILE", "HEKETI_SSH_USER", "HEKETI_SSH_PORT"):
+        monkeypatch.delenv(v, raising=False)
+    t = SshTransport.from_config({"keyfile": str(sshd.client_key)})
+    assert (t.user, t.port, t.sudo, t.host_key_policy) == ("heketi", 22, False, "reject")
+    monkeypatch.setenv("HEKETI_SSH_PORT", "2222")
+    monkeypatch.setenv("HEKETI_SSH_USER", "admin")
+    t = SshTransport.from_config({"keyfile": str(sshd.client_key), "port": "23", "user": "x"})
+    assert (t.user, t.port) == ("admin", 2222)
+
+
+def test_config_bad_values(sshd, tmp_path):
+    with pytest.raises(ExecutorError, match="host_key_policy"):
+        make(sshd, host_key_policy="accept-all")
+    with pytest.raises(ExecutorError, match="port"):
+        make(sshd, port="ssh")
+    with pytest.raises(ExecutorError, match="does not exist"):
+        make(sshd, keyfile=str(tmp_path / "nokey"))
+    garbage = tmp_path / "garbage"
+    garbage.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LW1hdGVyaWFs\n"
+                       "-----END OPENSSH PRIVATE KEY-----\n")
+    with pytest.raises(ExecutorError) as ei:
+        make(sshd, keyfile=str(garbage))
+    assert "c2VjcmV0" not in str(ei.value)
+
+
+def test_script_quotes_every_token_and_sudo(sshd):
+    t = make(sshd, sudo=True)
+    script = t.build_script([Command.of("mkfs.xfs", "-i", "size=512", "/dev/x y"),
+                             Command.of("true", check=False)], "n0nce")
+    assert "sudo -n mkfs.xfs -i size=512 '/dev/x y'" in script
+    assert "sudo -n true" in script
+    assert script.count("@@PYKETI-n0nce") == 4
+
+
+# -- batches --------------------------------------------------------------------
+
+async def test_batch_multiple_commands(transport):
+    cmds = [Command.of("echo", "one"),
+            Command.of("sh", "-c", "echo to-err >&2; printf 'no-newline'"),
+            Command.of("printf", "%s\n", "line1", "line2")]
+    res = await transport.run_batch(H, cmds, 30)
+    assert [r.exit_status for r in res] == [0, 0, 0]
+    assert res[0].stdout == "one\n" and res[0].stderr == ""
+    assert res[1].stdout == "no-newline" and res[1].stderr == "to-err\n"
+    assert res[2].stdout == "line1\nline2\n"
+    assert [r.command for r in res] == cmds
+    assert transport.remote_calls == 1 and transport.connections_opened == 1
+
+
+async def test_stop_at_first_error(transport, tmp_path):
+    marker = tmp_path / "must-not-exist"
+    res = await transport.run_batch(H, [
+        Command.of("true"),
+        Command.of("sh", "-c", "echo failing >&2; exit 3"),
+        Command.of("touch", str(marker)),
+    ], 30)
+    assert len(res) == 2
+    assert res[1].exit_status == 3 and not res[1].ok
+    assert res[1].error_text == "failing"
+    assert not marker.exists()
+
+
+async def test_check_false_failure_continues(transport):
+    res = await transport.run_batch(H, [
+        Command.of("umount", "/nonexistent-pyketi-mount", check=False),
+        Command.of("false", check=False),
+        Command.of("echo", "after"),
+    ], 30)
+    assert [r.ok for r in res] == [False, False, True]
+    assert res[0].stderr.strip() != ""
+    assert res[1].error_text == "Process exited with status 1"
+    assert res[2].stdout == "after\n"
+
+
+async def test_connection_reused(transport):
+    for _ in range(3):
+        res = await transport.run_batch(H, [Command.of("true")], 30)
+        assert res[0].ok
+    assert transport.connections_opened == 1
+    assert transport.remote_calls == 3
+    assert await transport.run_batch(H, [], 30) == []
+    assert transport.remote_calls == 3
+
+
+@pytest.mark.parametrize("payload", [
+    "; touch {p}",
+    "$(touch {p})",
+    "`touch {p}`",
+    "'; touch {p}; echo '",
+    '"; touch {p}; echo "',
+    "\ntouch {p}\n",
+    "&& touch {p} ||",
+    "| touch {p}",
+    "> {p}",
+    "$'\\n'touch {p}",
+    "\\'; touch {p} #",
+])
+async def test_injection_is_one_literal_argument(transport, tmp_path, payload):
+    victim = tmp_path / "pwned"
+    arg = payload.format(p=victim)
+    res = await transport.run_batch(H, [Command.of("printf", "%s|", arg),
+                                        Command.of("sh", "-c", 'printf %s "$#"', "sh", arg)], 30)
+    assert res[0].stdout == arg + "|"
+    assert res[1].stdout == "1"
+    assert not victim.exists()
+
+
+async def test_markers_not_forgeable(transport):
+    fake = "\n@@PYKETI-00000000000000000000000000000000 0 1@@\n"
+    res = await transport.run_batch(H, [Command.of("printf", "%s", fake),
+                                        Command.of("sh", "-c", 'printf "%s" "$1" >&2', "sh", fake),
+                                        Command.of("echo", "ok")], 30)
+    assert [r.exit_status for r in res] == [0, 0, 0]
+    assert res[0].stdout == fake and res[1].stderr == fake and res[2].stdout == "ok\n"
+
+
+async def test_large_output_both_streams(transport):
+    script = "head -c 2000000 /dev/zero | tr '\\0' a; head -c 2000000 /dev/zero | tr '\\0' b >&2"
+    res = await transport.run_batch(H, [Command.of("sh", "-c", script)], 60)
+    assert len(res[0].stdout) == 2_000_000 and set(res[0].stdout) == {"a"}
+    assert len(res[0].stderr) == 2_000_000
+
+
+# -- host keys --------------------------------------------------------------------
+
+async def test_unknown_host_key_rejected_by_default(sshd, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    t = make(sshd, known_hosts=str(empty))
+    with pytest.raises(HostKeyError, match=r"not in known_hosts") as ei:
+        await t.run_batch(H, [Command.of("true")], 10)
+    assert isinstance(ei.value, NodeUnreachable)
+    assert "127.0.0.1" in str(ei.value)
+    assert empty.read_text() == ""
+    # a missing known_hosts file rejects too
+    t2 = make(sshd, known_hosts=str(tmp_path / "absent"))
+    with pytest.raises(HostKeyError):
+        await t2.run_batch(H, [Command.of("true")], 10)
+    assert not (tmp_path / "absent").exists()
+    await t.close()
+    await t2.close()
+
+
+async def test_trust_on_first_use_records_key(sshd, tmp_path):
+    kh = tmp_path / "sub" / "known_hosts"
+    t = make(sshd, known_hosts=str(kh), host_key_policy="trust-on-first-use")
+    res = await t.run_batch(H, [Command.of("true")], 10)
+    assert res[0].ok
+    text = kh.read_text()
+    kt, kb = sshd.host_pub.split()[:2]
+    assert text == f"[127.0.0.1]:{sshd.port} {kt} {kb}\n"
+    await t.close()
+    # the recorded key is now trusted with the default (reject) policy
+    t2 = make(sshd, known_hosts=str(kh))
+    assert (await t2.run_batch(H, [Command.of("true")], 10))[0].ok
+    await t2.close()
+    # and a second TOFU connection does not append a duplicate
+    t3 = make(sshd, known_hosts=str(kh), host_key_policy="trust-on-first-use")
+    assert (await t3.run_batch(H, [Command.of("true")], 10))[0].ok
+    assert kh.read_text() == text
+    await t3.close()
+
+
+@pytest.mark.parametrize("policy", ["reject", "trust-on-first-use"])
+async def test_changed_host_key_refused(sshd, tmp_path, policy):
+    other = tmp_path / "other_host_key"
+    kt, kb = _keygen(other).split()[:2]
+    kh = tmp_path / "known_hosts"
+    kh.write_text(f"[127.0.0.1]:{sshd.port} {kt} {kb}\n")
+    before = kh.read_text()
+    t = make(sshd, known_hosts=str(kh), host_key_policy=policy)
+    with pytest.raises(HostKeyError, match="CHANGED"):
+        await t.run_batch(H, [Command.of("true")], 10)
+    assert kh.read_text() == before
+    assert t.remote_calls == 0
+    await t.close()
+
+
+# -- failures --------------------------------------------------------------------
+
+async def test_timeout_closes_channel(transport):
+    t0 = time.monotonic()
+    with pytest.raises(ExecutorError, match="^SSH command timeout$") as ei:
+        await transport.run_batch(H, [Command.of("echo", "x"), Command.of("sleep", "4")], 0.7)
+    assert not isinstance(ei.value, NodeUnreachable)
+    assert time.monotonic() - t0 < 3
+    # the connection is still usable for the next batch
+    res = await transport.run_batch(H, [Command.of("echo", "again")], 10)
+    assert res[0].stdout == "again\n"
+    assert transport.connections_opened == 1
+
+
+async def test_cancelled_batch_releases_host(transport):
+    task = asyncio.create_task(transport.run_batch(H, [Command.of("sleep", "5")], 30))
+    await asyncio.sleep(0.8)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    t0 = time.monotonic()
+    res = await transport.run_batch(H, [Command.of("echo", "next")], 10)
+    assert res[0].stdout == "next\n"
+    assert time.monotonic() - t0 < 3
+
+
+async def test_command_timeout_override(sshd):
+    t = make(sshd, command_timeout=0.5)
+    with pytest.raises(ExecutorError, match="SSH command timeout"):
+        await t.run_batch(H, [Command.of("sleep", "3")], 600)
+    await t.close()
+
+
+async def test_reconnect_after_server_dropped_connection(sshd, transport):
+    assert (await transport.run_batch(H, [Command.of("true")], 10))[0].ok
+    assert transport.connections_opened == 1
+    kids = sshd.session_pids()
+    assert kids, "expected a per-connection sshd process"
+    for pid in kids:
+        os.kill(pid, signal.SIGKILL)
+    res = await transport.run_batch(H, [Command.of("echo", "back")], 10)
+    assert res[0].stdout == "back\n"
+    assert transport.connections_opened == 2
+    # immediately again, without waiting for the client to notice
+    for pid in sshd.session_pids():
+        os.kill(pid, signal.SIGKILL)
+    res = await transport.run_batch(H, [Command.of("echo", "back2")], 10)
+    assert res[0].stdout == "back2\n"
+    assert transport.connections_opened == 3
+
+
+async def test_closed_port_is_node_unreachable(sshd):
+    port = _free_port()
+    t = make(sshd, port=str(port))
+    with pytest.raises(NodeUnreachable) as ei:
+        await t.run_batch(H, [Command.of("true")], 10)
+    msg = str(ei.value)
+    assert f"127.0.0.1:{port}" in msg and "refused" in msg
+    assert ei.value.host == H
+    assert "PRIVATE KEY" not in msg
+    assert t.connections_opened == 0
+    await t.close()
+
+
+async def test_auth_failure_is_node_unreachable_without_key_material(sshd, tmp_path):
+    wrong = tmp_path / "wrong_key"
+    _keygen(wrong)
+    t = make(sshd, keyfile=str(wrong))
+    with pytest.raises(NodeUnreachable, match="authentication failed") as ei:
+        await t.run_batch(H, [Command.of("true")], 10)
+    msg = str(ei.value)
+    assert "127.0.0.1" in msg
+    key_body = "".join(wrong.read_text().splitlines()[1:-1])
+    assert key_body[:20] not in msg
+    await t.close()
+
+
+# -- concurrency --------------------------------------------------------------------
+
+async def test_hosts_run_in_parallel_same_host_serialised(transport):
+    t0 = time.monotonic()
+    r = await asyncio.gather(
+        transport.run_batch("127.0.0.1", [Command.of("sleep", "1")], 10),
+        transport.run_batch("127.0.0.2", [Command.of("sleep", "1")], 10))
+    parallel = time.monotonic() - t0
+    assert all(x[0].ok for x in r)
+    assert parallel < 1.9, parallel
+    t0 = time.monotonic()
+    await asyncio.gather(
+        transport.run_batch(H, [Command.of("sleep", "0.6")], 10),
+        transport.run_batch(H, [Command.of("sleep", "0.6")], 10))
+    assert time.monotonic() - t0 >= 1.2
+    assert transport.connections_opened == 2  # one per host
+
+
+async def test_event_loop_not_blocked(transport):
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        await transport.run_batch(H, [Command.of("sleep", "1")], 10)
+    finally:
+        task.cancel()
+    assert ticks >= 10
