@@ -1,0 +1,7 @@
+"""Synchronous Python client for a pyketi (or heketi) server."""
+
+from pyketi.client.api import Client
+from pyketi.client.errors import PyketiError
+from pyketi.client.http import PollPolicy, RetryPolicy
+
+__all__ = ["Client", "PyketiError", "PollPolicy", "RetryPolicy"]

@@ -1,0 +1,233 @@
+"""HTTP transport: signed requests, heketi's async protocol, 429 retries.
+
+One ``Transport`` talks to one server.  Each request opens its own
+connection and carries a fresh token signed for its method and path, so a
+transport can be shared between threads.
+
+Async protocol (heketi-spec §1.2): a ``202 Accepted`` carries
+``Location: /queue/<id>``; the queue answers ``200`` + ``X-Pending`` while the
+operation runs, then ``303`` to the resource (fetched with a new token for
+the new path), ``204`` when there is nothing to fetch, or ``500`` with the
+error text.  A finished queue entry can be read only once, so a terminal reply
+is never re-requested.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import ssl
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pyketi.client.auth import authorization_header
+from pyketi.client.errors import PyketiError
+
+Observer = Callable[[str], None]
+"""Receives one-line status updates while a request waits (for progress UIs)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of ``429 Server busy`` replies: ``attempts`` retries after the
+    first try, waiting an exponentially growing, jittered delay between
+    ``min_delay`` and ``max_delay`` seconds."""
+
+    attempts: int = 6
+    min_delay: float = 1.0
+    max_delay: float = 16.0
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based)."""
+        upper = min(self.max_delay, self.min_delay * (2 ** retry))
+        return random.uniform(min(self.min_delay, upper), upper)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Polling of ``/queue/<id>``: the interval starts at ``initial`` seconds
+    and is multiplied by ``factor`` after each pending reply up to
+    ``maximum``.  ``timeout`` (seconds, ``None`` = no limit) bounds the whole
+    wait."""
+
+    initial: float = 0.01
+    maximum: float = 0.4
+    factor: float = 2.0
+    timeout: float | None = None
+
+
+@dataclass
+class Reply:
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        if not self.body.strip():
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise PyketiError(self.status, "server sent a reply that is not JSON: "
+                              + _shorten(self.text())) from None
+
+    def error(self) -> PyketiError:
+        """The failure this reply reports, in the Go client's words."""
+        message = self.text().strip()
+        if not message:
+            message = (f"server did not provide a message "
+                       f"(status {self.status}: {self.reason})")
+        return PyketiError(self.status, message)
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Transport:
+    def __init__(self, server: str, user: str = "", secret: str = "", *,
+                 timeout: float = 60.0,
+                 retry: RetryPolicy = RetryPolicy(),
+                 poll: PollPolicy = PollPolicy(),
+                 ssl_context: ssl.SSLContext | None = None,
+                 observer: Observer | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        parts = urlsplit(server.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PyketiError(0, f"invalid server URL {server!r}: expected "
+                                 "http://HOST[:PORT] or https://HOST[:PORT]")
+        try:
+            self._port = parts.port
+        except ValueError:
+            raise PyketiError(0, f"invalid server URL {server!r}: bad port") from None
+        self.server = server.strip().rstrip("/")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._prefix = parts.path.rstrip("/")
+        self._user = user
+        self._secret = secret
+        self.timeout = timeout
+        self.retry = retry
+        self.poll = poll
+        self._ssl_context = ssl_context
+        self.observer = observer
+        self._sleep = sleep
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"Transport({self.server!r}, user={self._user!r})"
+
+    # -- one request ---------------------------------------------------------
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port,
+                                               timeout=self.timeout,
+                                               context=self._ssl_context)
+        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+
+    def send(self, method: str, path: str, body: Any = None) -> Reply:
+        """One signed request, no retries; ``path`` is relative to the server
+        URL (which may carry a path prefix)."""
+        return self._send(method, self._prefix + path, body)
+
+    def _send(self, method: str, full_path: str, body: Any) -> Reply:
+        # qsh covers the path only, never the query string
+        headers = {"Authorization": authorization_header(
+            self._user, self._secret, method, full_path.split("?", 1)[0])}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn = self._connection()
+        try:
+            conn.request(method, full_path, body=data, headers=headers)
+            resp = conn.getresponse()
+            return Reply(resp.status, resp.reason, resp.headers, resp.read())
+        except (socket.timeout, TimeoutError):
+            raise PyketiError(0, f"timed out after {self.timeout:g}s waiting for "
+                                 f"{self.server}") from None
+        except ssl.SSLError as exc:
+            raise PyketiError(0, f"TLS error talking to {self.server}: "
+                                 f"{exc.reason or exc}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (
+                str(exc) or type(exc).__name__)
+            raise PyketiError(0, f"unable to connect to {self.server}: {reason}") from None
+        finally:
+            conn.close()
+
+    # -- retries and the async protocol ---------------------------------------
+
+    def _notify(self, status: str) -> None:
+        if self.observer is not None:
+            self.observer(status)
+
+    def _send_retrying(self, method: str, path: str, body: Any) -> Reply:
+        for retry in range(self.retry.attempts + 1):
+            reply = self.send(method, path, body)
+            if reply.status != 429 or retry == self.retry.attempts:
+                return reply
+            delay = self.retry.delay(retry)
+            self._notify(f"server busy, retry {retry + 1}/{self.retry.attempts} "
+                         f"in {delay:.1f}s")
+            self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _wait(self, location: str) -> Reply:
+        """Poll a queue entry until it reaches a terminal state."""
+        queue_path = _location_path(location)
+        started = time.monotonic()
+        interval = self.poll.initial
+        while True:
+            reply = self._send("GET", queue_path, None)
+            if reply.status == 200 and reply.headers.get("X-Pending") is not None:
+                waited = time.monotonic() - started
+                if self.poll.timeout is not None and waited + interval > self.poll.timeout:
+                    raise PyketiError(0, f"gave up after {waited:.0f}s waiting for "
+                                         f"operation {queue_path} to finish")
+                self._notify(f"waiting for {queue_path}")
+                self._sleep(interval)
+                interval = min(interval * self.poll.factor, self.poll.maximum)
+                continue
+            if reply.status == 303:
+                target = reply.headers.get("Location")
+                if not target:
+                    raise PyketiError(303, "server redirected without a Location")
+                self._notify(f"fetching {_location_path(target)}")
+                return self._send("GET", _location_path(target), None)
+            return reply
+
+    def request(self, method: str, path: str, body: Any = None, *,
+                expect: Collection[int] = (200,)) -> Reply:
+        """Send a request, retrying 429s and following an async 202 to its end.
+
+        Returns the final reply if its status is in ``expect``, else raises
+        ``PyketiError`` with the server's message.
+        """
+        reply = self._send_retrying(method, path, body)
+        if reply.status == 202 and 202 not in expect:
+            location = reply.headers.get("Location")
+            if not location:
+                raise PyketiError(202, "server accepted the request but sent no "
+                                       "Location to follow")
+            reply = self._wait(location)
+        if reply.status not in expect:
+            raise reply.error()
+        return reply
+
+
+def _location_path(location: str) -> str:
+    """The path (plus query) of a Location header, absolute or relative."""
+    parts = urlsplit(location)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
