@@ -120,6 +120,21 @@ class BrickInfo:
 
 
 @dataclass
+class HealBrickInfo:
+    """One brick of ``gluster volume heal <vol> info --xml``."""
+
+    name: str                 # host:/path (or "information not available")
+    host_uuid: str = ""
+    status: str = ""
+    number_of_entries: str = ""  # "-" when the brick is down
+
+    @property
+    def healed(self) -> bool:
+        """heketi: replaceable only if numberOfEntries is "-" or "0"."""
+        return self.number_of_entries in ("-", "0")
+
+
+@dataclass
 class VolumeInfo:
     """Parsed ``gluster volume info <name> --xml``."""
 
@@ -201,6 +216,28 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     async def volume_clone(self, host: str, name: str, clone_name: str) -> VolumeInfo:
         """Snapshot + clone + start; returns the clone's volume info."""
+
+    # -- optional: brick replacement (device remove / evict) ---------------
+    async def volume_replace_brick(self, host: str, name: str,
+                                   old_brick: tuple[str, str],
+                                   new_brick: tuple[str, str]) -> None:
+        """``gluster volume replace-brick <vol> <old> <new> commit force``.
+
+        Bricks are (storage host, brick path).
+        """
+        raise ExecutorError(f"{type(self).__name__} does not support replace-brick", host)
+
+    async def volume_heal_info(self, host: str, name: str) -> list[HealBrickInfo]:
+        """``gluster volume heal <vol> info --xml``."""
+        raise ExecutorError(f"{type(self).__name__} does not support heal info", host)
+
+    async def brick_replace(self, host: str, volume_name: str, old_brick: tuple[str, str],
+                            new_brick: tuple[str, str]) -> None:
+        """``gluster volume replace-brick <vol> <old> <new> commit force`` (device remove).
+
+        Bricks are (storage host, brick path).
+        """
+        raise ExecutorError("replace-brick is not supported by this executor")
 
     async def close(self) -> None:
         """Release connections (SSH transports)."""

@@ -1,0 +1,5 @@
+import sys
+
+from pyketi.main import main
+
+sys.exit(main())

@@ -1,0 +1,90 @@
+"""The aiohttp application: middleware chain and routes (heketi ``main.go`` order).
+
+Open routes: ``/hello``, ``/metrics``.  Everything else: error shaping →
+JWT (before routing, so even unknown paths need a token) → role check →
+admin-state (maintenance) → heketi router.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from pyketi.api import (admin, clusters, context, dbroutes, devices, metrics, nodes,
+                        operations, queue, volumes)
+from pyketi.api.auth import Authenticator
+from pyketi.api.responses import text_error
+from pyketi.errors import ApiError
+from pyketi.operations.runtime import Runtime
+
+log = logging.getLogger("pyketi.api")
+OPEN_PATHS = {"/hello", "/metrics"}
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ApiError as e:
+        return text_error(e.status, e.message, extra_newline=e.message.endswith("\n"))
+    except web.HTTPMethodNotAllowed:
+        return web.Response(status=405)
+    except web.HTTPNotFound:
+        return text_error(404, "Invalid path or request")
+    except web.HTTPException:
+        raise
+    except Exception:  # noqa: BLE001 - never a traceback to the client
+        log.exception("internal error on %s %s", request.method, request.path)
+        return text_error(500, "Internal server error")
+
+
+def auth_middleware(authenticator: Authenticator):
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        if request.path in OPEN_PATHS:
+            return await handler(request)
+        role = authenticator.authenticate(request.method, request.path,
+                                          request.headers.get("Authorization"))
+        authenticator.authorize(role, request.method, request.path)
+        return await handler(request)
+    return middleware
+
+
+@web.middleware
+async def admin_state_middleware(request: web.Request, handler):
+    if request.path not in OPEN_PATHS and request.method not in ("GET", "HEAD"):
+        state = context.runtime(request).admin_state
+        local = request.remote in ("127.0.0.1", "::1")
+        if state == "read-only" or (state == "local-client" and not local):
+            return text_error(503, "Service disabled for maintenance")
+    return await handler(request)
+
+
+@web.middleware
+async def strict_slash_middleware(request: web.Request, handler):
+    """gorilla/mux StrictSlash(true): ``/volumes/`` → 301 ``/volumes``."""
+    if len(request.path) > 1 and request.path.endswith("/"):
+        raise web.HTTPMovedPermanently(request.path.rstrip("/"))
+    return await handler(request)
+
+
+async def hello(_request: web.Request) -> web.Response:
+    return web.Response(body=b"Hello from Heketi",
+                        headers={"Content-Type": "text/plain; charset=UTF-8"})
+
+
+def build_app(rt: Runtime) -> web.Application:
+    middlewares = [errors_middleware]
+    if rt.config.auth:
+        middlewares.append(auth_middleware(Authenticator(
+            rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway)))
+    middlewares += [admin_state_middleware, strict_slash_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=1024 * 1024)
+    app[context.RUNTIME] = rt
+    app[metrics.REGISTRY] = metrics.make_registry(rt)
+    app.router.add_get("/hello", hello)
+    for module in (metrics, queue, clusters, nodes, devices, volumes, dbroutes, operations,
+                   admin):
+        module.add_routes(app.router)
+    return app

@@ -1,0 +1,124 @@
+"""JWT authentication and role checks (heketi ``middleware/jwt.go``, ``app_middleware.go``).
+
+HMAC algorithms only; ``iss`` selects the key (admin|user); ``exp`` is required
+(a missing ``exp`` counts as 0 = expired, as heketi); ``iat`` may be at most
+``leeway`` seconds in the future; ``qsh`` = sha256 hex of ``METHOD&path``.
+
+pyketi's ``user`` role is usable (heketi's was not): it may manage volumes,
+poll its jobs and read the cluster/node info the Kubernetes provisioner needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+
+import jwt
+
+from pyketi.errors import ApiError, BadRequest, Unauthorized
+
+HMAC_ALGS = ("HS256", "HS384", "HS512")
+_ID = r"[A-Fa-f0-9]+"
+USER_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (method, re.compile(pattern)) for method, pattern in (
+        ("GET", r"^/volumes$"), ("POST", r"^/volumes$"),
+        ("GET", rf"^/volumes/{_ID}$"), ("DELETE", rf"^/volumes/{_ID}$"),
+        ("POST", rf"^/volumes/{_ID}/expand$"),
+        ("GET", rf"^/queue/{_ID}$"),
+        ("GET", rf"^/clusters/{_ID}$"), ("GET", rf"^/nodes/{_ID}$"),
+    ))
+
+
+def qsh(method: str, path: str) -> str:
+    return hashlib.sha256(f"{method}&{path}".encode()).hexdigest()
+
+
+def go_duration(seconds: float) -> str:
+    """Format like Go's ``time.Duration.String`` (e.g. ``1m30.5s``, ``250ms``)."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    secs_txt = f"{secs:.6f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{secs_txt}"
+    if minutes:
+        return f"{int(minutes)}m{secs_txt}"
+    return secs_txt
+
+
+class Authenticator:
+    def __init__(self, admin_key: str, user_key: str, iat_leeway: int = 120):
+        self.keys = {"admin": admin_key.encode(), "user": user_key.encode()}
+        self.leeway = iat_leeway
+
+    def authenticate(self, method: str, path: str, header: str | None) -> str:
+        """Return the role (``admin``/``user``) or raise an ApiError."""
+        if not header:
+            raise Unauthorized("Required authorization token not found")
+        parts = header.split()
+        if len(parts) != 2 or parts[0].lower() != "bearer":
+            raise BadRequest("Authorization header format must be Bearer {token}")
+        token = parts[1]
+        claims = self._verify(token)
+        if not isinstance(claims.get("qsh"), str) or not hmac.compare_digest(
+                claims["qsh"], qsh(method, path)):
+            raise Unauthorized("Invalid qsh claim in token")
+        return claims["iss"]
+
+    def _verify(self, token: str) -> dict:
+        def invalid(msg: str) -> ApiError:
+            return Unauthorized(f"Invalid JWT token: {msg}")
+
+        if token.count(".") != 2:
+            raise invalid("token contains an invalid number of segments")
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as e:
+            raise invalid(f"malformed token: {e}") from None
+        alg = header.get("alg")
+        if alg not in HMAC_ALGS:
+            raise invalid(f"Unexpected signing method: {alg}")
+        iss = claims.get("iss")
+        if not iss:
+            raise invalid("Token missing iss claim")
+        if iss not in self.keys:
+            raise invalid("Unknown user")
+        try:
+            jwt.decode(token, self.keys[iss], algorithms=[alg],
+                       options={"verify_exp": False, "verify_iat": False,
+                                "verify_nbf": False, "verify_aud": False,
+                                "verify_iss": False})
+        except jwt.InvalidSignatureError:
+            raise invalid("signature is invalid (client and server secrets may not match)") \
+                from None
+        except jwt.PyJWTError as e:
+            raise invalid(str(e)) from None
+        now = time.time()
+        exp = claims.get("exp", 0)
+        if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+            raise invalid("exp claim must be a number")
+        if now > exp:
+            raise invalid(f"Token is expired by {go_duration(now - exp)}")
+        iat = claims.get("iat")
+        if iat is not None:
+            if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+                raise invalid("iat claim must be a number")
+            if now < iat - self.leeway:
+                raise invalid("Token used before issued (client and server clocks may differ)")
+        nbf = claims.get("nbf")
+        if nbf is not None:
+            if not isinstance(nbf, (int, float)) or isinstance(nbf, bool) or now < nbf:
+                raise invalid("token is not valid yet")
+        return claims
+
+    @staticmethod
+    def authorize(role: str, method: str, path: str) -> None:
+        if role == "admin":
+            return
+        if any(m == method and p.match(path) for m, p in USER_ROUTES):
+            return
+        raise Unauthorized("Administrator access required")

@@ -1,0 +1,71 @@
+"""Device routes (heketi ``app_device.go``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from pyketi.api.context import runtime
+from pyketi.api.nodes import ID, parse_state
+from pyketi.api.render import device_info
+from pyketi.api.responses import accepted, json_response
+from pyketi.api.tags import tags_handler
+from pyketi.api.validation import DEVICE_RE, Errors, Fields, check_id, check_tags, read_json
+from pyketi.db.models import Device
+from pyketi.errors import NotFound
+from pyketi.operations import devices
+
+
+async def add(request: web.Request) -> web.Response:
+    body = Fields(await read_json(request))
+    name, node = body.str("name"), body.str("node")
+    tags = body.str_map("tags")
+    destroy = body.bool("destroydata")
+    errors = Errors()
+    if not name:
+        errors.add("name", "cannot be blank")
+    elif len(name) > 1024 or not DEVICE_RE.match(name):
+        errors.add("name", "must be in a valid format")
+    check_id(errors, "node", node)
+    check_tags(errors, tags)
+    errors.raise_if_any()
+    return accepted(await devices.add(runtime(request), node, name, tags, destroy))
+
+
+async def info(request: web.Request) -> web.Response:
+    did = request.match_info["id"]
+
+    def do(s: Session) -> dict:
+        device = s.get(Device, did)
+        if device is None or device.pending_op is not None:
+            raise NotFound()
+        return device_info(device)
+
+    return json_response(await runtime(request).db.read(do))
+
+
+async def delete(request: web.Request) -> web.Response:
+    force = False
+    if request.content_length:
+        force = Fields(await read_json(request)).bool("forceforget")
+    return accepted(await devices.delete(runtime(request), request.match_info["id"], force))
+
+
+async def set_state(request: web.Request) -> web.Response:
+    state, heal = await parse_state(request)
+    return accepted(await devices.set_state(runtime(request), request.match_info["id"],
+                                            state, heal))
+
+
+async def resync(request: web.Request) -> web.Response:
+    return accepted(await devices.resync(runtime(request), request.match_info["id"]),
+                    html=True)
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/devices", add)
+    router.add_get(f"/devices/{ID}", info)
+    router.add_delete(f"/devices/{ID}", delete)
+    router.add_post(f"/devices/{ID}/state", set_state)
+    router.add_get(f"/devices/{ID}/resync", resync)
+    router.add_post(f"/devices/{ID}/tags", tags_handler(Device))

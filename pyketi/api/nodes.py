@@ -1,0 +1,90 @@
+"""Node routes (heketi ``app_node.go``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from pyketi.api.context import runtime
+from pyketi.api.render import node_info
+from pyketi.api.responses import accepted, json_response
+from pyketi.api.tags import tags_handler
+from pyketi.api.validation import Errors, Fields, check_id, check_tags, is_host, read_json
+from pyketi.db.models import Node
+from pyketi.errors import NotFound
+from pyketi.operations import nodes
+
+ID = "{id:[A-Fa-f0-9]+}"
+STATES = ("online", "offline", "failed")
+
+
+async def add(request: web.Request) -> web.Response:
+    body = Fields(await read_json(request))
+    zone = body.int("zone")
+    hostnames = body.obj("hostnames")
+    manage, storage = hostnames.str_list("manage"), hostnames.str_list("storage")
+    cluster = body.str("cluster")
+    tags = body.str_map("tags")
+    errors = Errors()
+    if zone < 1:
+        errors.add("zone", "cannot be blank" if zone == 0 else "must be no less than 1")
+    if not manage:
+        errors.add("hostnames", "manage: cannot be blank")
+    elif not all(is_host(h) for h in manage):
+        errors.add("hostnames", f"manage: {manage} is not a valid manage hostname")
+    if not storage:
+        errors.add("hostnames", "storage: cannot be blank")
+    elif not all(is_host(h) for h in storage):
+        errors.add("hostnames", f"storage: {storage} is not a valid storage hostname")
+    check_id(errors, "cluster", cluster)
+    check_tags(errors, tags)
+    errors.raise_if_any()
+    job = await nodes.add(runtime(request), nodes.NodeAdd(zone, cluster, manage, storage, tags))
+    return accepted(job)
+
+
+async def info(request: web.Request) -> web.Response:
+    nid = request.match_info["id"]
+
+    def do(s: Session) -> dict:
+        node = s.get(Node, nid)
+        if node is None or node.pending_op is not None:
+            raise NotFound()
+        return node_info(node)
+
+    return json_response(await runtime(request).db.read(do))
+
+
+async def delete(request: web.Request) -> web.Response:
+    return accepted(await nodes.delete(runtime(request), request.match_info["id"]))
+
+
+async def parse_state(request: web.Request) -> tuple[str, str]:
+    body = Fields(await read_json(request))
+    state, heal = body.str("state"), body.str("healcheck")
+    errors = Errors()
+    if not state:
+        errors.add("state", "cannot be blank")
+    elif state not in STATES:
+        errors.add("state", "must be a valid value")
+    if heal not in ("", "enable", "disable"):
+        errors.add("healcheck", "must be a valid value")
+    errors.raise_if_any()
+    return state, heal
+
+
+async def set_state(request: web.Request) -> web.Response:
+    state, heal = await parse_state(request)
+    return accepted(await nodes.set_state(runtime(request), request.match_info["id"],
+                                          state, heal))
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/nodes", add)
+    router.add_get(f"/nodes/{ID}", info)
+    router.add_delete(f"/nodes/{ID}", delete)
+    router.add_post(f"/nodes/{ID}/state", set_state)
+    router.add_post(f"/nodes/{ID}/tags", tags_handler(Node))
+
+
+

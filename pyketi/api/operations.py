@@ -1,0 +1,77 @@
+"""``/operations``: pending operations (heketi ``app_operations.go``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pyketi.api.context import runtime
+from pyketi.api.nodes import ID
+from pyketi.api.responses import accepted, json_response
+from pyketi.api.validation import Fields, read_json
+from pyketi.db.models import Operation
+from pyketi.errors import BadRequest, NotFound
+from pyketi.ids import is_valid_id
+from pyketi.operations.engine import KINDS
+
+
+def _summary(op: Operation, running: set[str]) -> dict:
+    kd = KINDS.get(op.type)
+    return {"id": op.id, "type_name": kd.type_name if kd else "unknown", "status": op.status,
+            "sub_status": "in-flight" if op.id in running else ""}
+
+
+async def info(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    ops = await rt.db.read(lambda s: list(s.execute(select(Operation)).scalars()))
+    return json_response({
+        "total": len(ops), "in_flight": rt.inflight,
+        "stale": sum(1 for o in ops if o.status == "stale"),
+        "failed": sum(1 for o in ops if o.status == "failed"),
+        "new": sum(1 for o in ops if o.status == "")})
+
+
+async def pending_list(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    ops = await rt.db.read(lambda s: list(s.execute(select(Operation)
+                                                    .order_by(Operation.id)).scalars()))
+    return json_response({"pendingoperations": [_summary(o, rt.running_ops) for o in ops]})
+
+
+async def pending_details(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    op_id = request.match_info["id"]
+
+    def do(s: Session) -> dict:
+        op = s.get(Operation, op_id)
+        if op is None:
+            raise NotFound(f"Id not found: {op_id}")
+        out = _summary(op, rt.running_ops)
+        out["changes"] = list(op.changes)
+        return out
+
+    return json_response(await rt.db.read(do))
+
+
+async def cleanup(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    ids: list[str] | None = None
+    if request.content_length:
+        body = Fields(await read_json(request))
+        ids = body.str_list("operations") or None
+        if ids and (len(ids) > 32 or not all(is_valid_id(i) for i in ids)):
+            raise BadRequest("validation failed: operations: must be at most 32 valid ids.")
+
+    async def work(_op: str | None) -> str:
+        await rt.clean_stale(only=ids)
+        return ""
+
+    return accepted(await rt.submit(lambda s, _job: None, work, throttled=False))
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/operations", info)
+    router.add_get("/operations/pending", pending_list)
+    router.add_get(f"/operations/pending/{ID}", pending_details)
+    router.add_post("/operations/pending/cleanup", cleanup)

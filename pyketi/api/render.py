@@ -1,0 +1,120 @@
+"""JSON shapes of heketi's API responses, field order and omission rules included
+(``pkg/glusterfs/api/types.go``; Go ``omitempty`` never drops struct fields)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pyketi.db.models import Brick, Cluster, Device, Node, Volume
+
+
+def number(value: float) -> float | int:
+    """Go prints float32 shortest-form: 1 not 1.0."""
+    return int(value) if float(value).is_integer() else value
+
+
+def brick_info(b: Brick) -> dict:
+    return {"id": b.id, "path": b.path, "device": b.device_id, "node": b.node_id,
+            "volume": b.volume_id, "size": b.size}
+
+
+def device_info(d: Device, bricks: list[Brick] | None = None) -> dict:
+    out: dict = {"name": d.name}
+    if d.tags:
+        out["tags"] = dict(d.tags)
+    out["storage"] = {"total": d.total, "free": d.free, "used": d.used}
+    out["id"] = d.id
+    if d.paths:
+        out["paths"] = list(d.paths)
+    if d.pv_uuid:
+        out["pv_uuid"] = d.pv_uuid
+    out["state"] = d.state
+    src = d.bricks if bricks is None else bricks
+    out["bricks"] = [brick_info(b) for b in sorted(src, key=lambda b: b.id)
+                     if b.pending_op is None]
+    return out
+
+
+def node_info(n: Node, devices: list[Device] | None = None) -> dict:
+    out: dict = {"zone": n.zone,
+                 "hostnames": {"manage": list(n.manage_hostnames),
+                               "storage": list(n.storage_hostnames)},
+                 "cluster": n.cluster_id}
+    if n.tags:
+        out["tags"] = dict(n.tags)
+    out["id"] = n.id
+    out["state"] = n.state
+    src = n.devices if devices is None else devices
+    out["devices"] = [device_info(d) for d in sorted(src, key=lambda d: d.id)
+                      if d.pending_op is None]
+    return out
+
+
+def cluster_info(s: Session, c: Cluster) -> dict:
+    nodes = s.execute(select(Node.id).where(Node.cluster_id == c.id, Node.pending_op.is_(None))
+                      .order_by(Node.id)).scalars().all()
+    volumes = s.execute(select(Volume.id).where(Volume.cluster_id == c.id,
+                                                Volume.pending_op.is_(None))
+                        .order_by(Volume.id)).scalars().all()
+    return {"id": c.id, "nodes": list(nodes), "volumes": list(volumes),
+            "block": c.block, "file": c.file, "blockvolumes": []}
+
+
+def mount_info(storage_hosts: list[str], name: str) -> dict:
+    """Recomputed on every read from all cluster nodes' storage[0], sorted by node id."""
+    hosts = list(storage_hosts)
+    return {"glusterfs": {"hosts": hosts,
+                          "device": f"{hosts[0]}:{name}" if hosts else f":{name}",
+                          "options": {"backup-volfile-servers": ",".join(hosts[1:])}}}
+
+
+def durability(d: dict) -> dict:
+    return {"type": d.get("type") or "none",
+            "replicate": dict(d.get("replicate") or {}),
+            "disperse": dict(d.get("disperse") or {})}
+
+
+def volume_info(v: Volume, bricks: list[Brick], storage_hosts: list[str],
+                export: bool = False) -> dict:
+    out: dict = {"size": v.size}
+    if export and v.request_clusters:
+        out["clusters"] = list(v.request_clusters)
+    out["name"] = v.name
+    out["durability"] = durability(v.durability or {})
+    if v.gid:
+        out["gid"] = v.gid
+    if v.options and not export:
+        out["glustervolumeoptions"] = list(v.options)
+    if v.block:
+        out["block"] = True
+    out["snapshot"] = {"enable": v.snapshot_enable, "factor": number(v.snapshot_factor)}
+    out["id"] = v.id
+    out["cluster"] = v.cluster_id
+    out["mount"] = mount_info(storage_hosts, v.name)
+    out["blockinfo"] = blockinfo(v.blockinfo or {})
+    if not export:
+        out["bricks"] = [brick_info(b) for b in sorted(bricks, key=lambda b: b.id)]
+    return out
+
+
+def blockinfo(info: dict) -> dict:
+    out: dict = {}
+    for key in ("freesize", "reservedsize", "blockvolume", "restriction"):
+        if info.get(key):
+            out[key] = info[key]
+    return out
+
+
+def cluster_storage_hosts(s: Session, cluster_id: str) -> list[str]:
+    rows = s.execute(select(Node.storage_hostnames).where(
+        Node.cluster_id == cluster_id, Node.pending_op.is_(None)).order_by(Node.id)).scalars()
+    return [r[0] for r in rows]
+
+
+def load_volume(s: Session, volume_id: str) -> dict | None:
+    v = s.get(Volume, volume_id)
+    if v is None or v.pending_op is not None:
+        return None
+    bricks = s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars().all()
+    return volume_info(v, list(bricks), cluster_storage_hosts(s, v.cluster_id))

@@ -1,0 +1,44 @@
+"""Response helpers reproducing Go's encoding (compact JSON + newline, http.Error)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+JSON_CT = "application/json; charset=UTF-8"
+
+
+def dumps(obj: Any, indent: int | None = None) -> str:
+    if indent:
+        return json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def json_response(obj: Any, status: int = 200, indent: int | None = None) -> web.Response:
+    return web.Response(status=status, body=dumps(obj, indent).encode(),
+                        headers={"Content-Type": JSON_CT})
+
+
+def empty_json(status: int = 200) -> web.Response:
+    """200 with heketi's JSON content type and an empty body (cluster setflags)."""
+    return web.Response(status=status, body=b"", headers={"Content-Type": JSON_CT})
+
+
+def text_error(status: int, message: str, extra_newline: bool = False) -> web.Response:
+    """Go ``http.Error``: text/plain, nosniff, message + newline."""
+    body = message + "\n" + ("\n" if extra_newline else "")
+    return web.Response(status=status, body=body.encode(), headers={
+        "Content-Type": "text/plain; charset=utf-8",
+        "X-Content-Type-Options": "nosniff"})
+
+
+def accepted(job_id: str, html: bool = False) -> web.Response:
+    """202 + relative ``Location: /queue/<id>`` (Go ``http.Redirect`` with 202)."""
+    location = f"/queue/{job_id}"
+    if html:
+        return web.Response(status=202, body=f'<a href="{location}">Accepted</a>.\n\n'.encode(),
+                            headers={"Location": location,
+                                     "Content-Type": "text/html; charset=utf-8"})
+    return web.Response(status=202, headers={"Location": location})

@@ -1,0 +1,140 @@
+"""Request parsing and heketi/ozzo-style validation messages."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from pyketi.errors import BadRequest, Unprocessable
+from pyketi.ids import is_valid_id
+
+MAX_BODY = 1024 * 1024
+NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+DEVICE_RE = re.compile(r"^/[a-zA-Z0-9_.:/-]+$")
+TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]+$")
+_HOST_LABEL = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+PARSE_ERROR = "request unable to be parsed"
+
+
+async def read_json(request: web.Request, *, optional: bool = False,
+                    error_status: int = 422) -> Any:
+    """Read and parse the body; empty body is a parse error unless ``optional``."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Unprocessable(PARSE_ERROR)
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise Unprocessable(PARSE_ERROR)
+    if optional and not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        if error_status == 400:
+            raise BadRequest(f"{PARSE_ERROR}: invalid JSON body")
+        raise Unprocessable(PARSE_ERROR)
+
+
+class Fields:
+    """Type-checked access to a JSON object (a type mismatch = Go unmarshal error = 422)."""
+
+    def __init__(self, data: Any):
+        if not isinstance(data, dict):
+            raise Unprocessable(PARSE_ERROR)
+        self.data = data
+
+    def _get(self, key: str, types: tuple[type, ...], default: Any) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) and bool not in types:
+            raise Unprocessable(PARSE_ERROR)
+        if not isinstance(value, types):
+            raise Unprocessable(PARSE_ERROR)
+        return value
+
+    def bool(self, key: str, default: bool = False) -> bool:
+        return self._get(key, (bool,), default)
+
+    def int(self, key: str, default: int = 0) -> int:
+        value = self._get(key, (int, float), default)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise Unprocessable(PARSE_ERROR)
+            value = int(value)
+        if abs(value) > 2**63 - 1:
+            raise Unprocessable(PARSE_ERROR)
+        return value
+
+    def float(self, key: str, default: float = 0.0) -> float:
+        return float(self._get(key, (int, float), default))
+
+    def str(self, key: str, default: str = "") -> str:
+        return self._get(key, (str,), default)
+
+    def obj(self, key: str) -> "Fields":
+        return Fields(self._get(key, (dict,), {}))
+
+    def str_list(self, key: str) -> list[str]:
+        value = self._get(key, (list,), [])
+        if not all(isinstance(v, str) for v in value):
+            raise Unprocessable(PARSE_ERROR)
+        return value
+
+    def str_map(self, key: str) -> dict[str, str]:
+        value = self._get(key, (dict,), {})
+        if not all(isinstance(v, str) for v in value.values()):
+            raise Unprocessable(PARSE_ERROR)
+        return value
+
+
+class Errors:
+    """Collects ozzo-validation errors: ``validation failed: a: msg; b: msg.``"""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.items.setdefault(field, message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            text = "; ".join(f"{k}: {v}" for k, v in sorted(self.items.items()))
+            raise BadRequest(f"validation failed: {text}.")
+
+
+def is_host(value: str) -> bool:
+    """ozzo ``is.Host``: an IP address or a DNS name."""
+    if not value or len(value) > 253:
+        return False
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        pass
+    labels = value.rstrip(".").split(".")
+    return all(_HOST_LABEL.match(label) for label in labels)
+
+
+def check_id(errors: Errors, field: str, value: str, required: bool = True) -> None:
+    if not value:
+        if required:
+            errors.add(field, "cannot be blank")
+    elif not is_valid_id(value):
+        errors.add(field, f"{value} is not a valid UUID")
+
+
+def check_tags(errors: Errors, tags: dict[str, str], field: str = "tags") -> None:
+    if len(tags) > 32:
+        errors.add(field, "the length must be no more than 32")
+        return
+    for name, value in tags.items():
+        if not (1 <= len(name) <= 32) or not TAG_NAME_RE.match(name):
+            errors.add(field, f"tag name {name!r} must be 1-32 characters of [a-zA-Z0-9_.-]")
+            return
+        if len(value) > 64 or any(c in value for c in "\n\r\x00"):
+            errors.add(field, f"value of tag {name!r} must be at most 64 characters on one line")
+            return

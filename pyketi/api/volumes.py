@@ -1,0 +1,183 @@
+"""Volume routes (heketi ``app_volume.go``)."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pyketi.api.context import runtime
+from pyketi.api.nodes import ID
+from pyketi.api.render import load_volume
+from pyketi.api.responses import accepted, json_response
+from pyketi.api.validation import NAME_RE, Errors, Fields, check_id, read_json
+from pyketi.db.models import Cluster, Volume
+from pyketi.errors import BadRequest, NotFound
+from pyketi.operations import volume_clone, volume_create, volume_delete, volume_expand
+from pyketi.placement import Durability, min_volume_size_kib, parse_volume_options
+
+GIB_KIB = 1024 * 1024
+OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_.-]+$")
+DISPERSE_OK = {(2, 1), (4, 2), (8, 3), (8, 4)}
+
+
+def check_options(errors: Errors, options: list[str]) -> None:
+    """Each entry is ``"<key> <value>"`` (stored verbatim, heketi compatible).
+
+    Unlike heketi (``validation.Skip``), the key must be a plain option name and
+    the entry a single line, so nothing can smuggle shell syntax to a node.
+    """
+    for entry in options:
+        if not entry.strip():
+            continue
+        if any(c in entry for c in "\n\r\x00") or len(entry) > 4096:
+            errors.add("glustervolumeoptions", "each option must be one line of at most "
+                       "4096 characters")
+            return
+        parts = entry.strip().split(None, 1)
+        if len(parts) != 2 or not OPTION_KEY_RE.match(parts[0]):
+            errors.add("glustervolumeoptions", f"invalid option {entry!r}: expected "
+                       "'<key> <value>' with a key of [a-zA-Z0-9_.-]")
+            return
+
+
+def parse_create(data: object) -> volume_create.VolumeCreate:
+    body = Fields(data)
+    size = body.int("size")
+    name = body.str("name")
+    clusters = body.str_list("clusters")
+    dur = body.obj("durability")
+    dtype = dur.str("type")
+    rep, disp = dur.obj("replicate"), dur.obj("disperse")
+    replica = rep.int("replica")
+    data_, redundancy = disp.int("data"), disp.int("redundancy")
+    gid = body.int("gid")
+    options = body.str_list("glustervolumeoptions")
+    block = body.bool("block")
+    snap = body.obj("snapshot")
+    snap_enable, snap_factor = snap.bool("enable"), snap.float("factor")
+
+    errors = Errors()
+    if size == 0:
+        errors.add("size", "cannot be blank")
+    elif size < 1:
+        errors.add("size", "must be no less than 1")
+    if name and (len(name) > 255 or not NAME_RE.match(name)):
+        errors.add("name", "must be in a valid format")
+    for cid in clusters:
+        check_id(errors, "clusters", cid)
+    check_options(errors, options)
+    errors.raise_if_any()
+
+    dtype = dtype or "none"
+    if dtype not in ("none", "replicate", "disperse"):
+        raise BadRequest("Unknown durability type")
+    if dtype == "replicate" and (replica > 3 or replica < 0):
+        raise BadRequest("Invalid replica value")
+    if dtype == "disperse" and (data_, redundancy) not in DISPERSE_OK:
+        raise BadRequest(f"Invalid dispersion combination: {data_}+{redundancy}")
+    if gid < 0:
+        raise BadRequest("Bad group id less than zero")
+    if gid >= 2**31 - 1:
+        raise BadRequest("Bad group id equal or greater than 2**32")
+    if snap_enable and not 1 <= snap_factor <= 100:
+        raise BadRequest("Invalid snapshot factor")
+    try:
+        parsed = parse_volume_options(options)
+    except ValueError as e:
+        raise BadRequest(str(e)) from None
+    if parsed.arbiter and not (dtype == "replicate" and replica in (0, 3)):
+        raise BadRequest("Arbiter volumes need durability replicate with replica 3")
+    if parsed.arbiter and dtype == "replicate":
+        replica = 3
+
+    echoed = {"type": dtype, "replicate": _ints(dur.data.get("replicate")),
+              "disperse": _ints(dur.data.get("disperse"))}
+    return volume_create.VolumeCreate(
+        size=size, name=name, clusters=clusters, durability=echoed, dtype=dtype,
+        replica=replica, data=data_, redundancy=redundancy, gid=gid, options=options,
+        block=block, snapshot_enable=snap_enable, snapshot_factor=snap_factor or 1.0)
+
+
+def _ints(obj: object) -> dict:
+    if not isinstance(obj, dict):
+        return {}
+    return {k: int(v) for k, v in obj.items() if isinstance(v, (int, float)) and v}
+
+
+async def create(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    req = parse_create(await read_json(request))
+    if not req.clusters and not await rt.db.read(_has_clusters):
+        raise BadRequest("No clusters configured")
+    minimum = min_volume_size_kib(
+        Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
+    if req.size * GIB_KIB < minimum:
+        raise BadRequest(f"Requested volume size ({req.size} GB) is smaller than the "
+                         f"minimum supported volume size ({minimum})")
+    auto_gid = rt.config.gid_allocation and req.gid == 0
+    return accepted(await volume_create.create(rt, req, auto_gid=auto_gid))
+
+
+def _has_clusters(s: Session) -> bool:
+    return s.execute(select(Cluster.id).limit(1)).first() is not None
+
+
+async def list_(request: web.Request) -> web.Response:
+    ids = await runtime(request).db.read(lambda s: list(s.execute(
+        select(Volume.id).where(Volume.pending_op.is_(None)).order_by(Volume.id)).scalars()))
+    return json_response({"volumes": ids})
+
+
+async def info(request: web.Request) -> web.Response:
+    vid = request.match_info["id"]
+    data = await runtime(request).db.read(lambda s: load_volume(s, vid))
+    if data is None:
+        raise NotFound()
+    return json_response(data)
+
+
+async def delete(request: web.Request) -> web.Response:
+    return accepted(await volume_delete.delete(runtime(request), request.match_info["id"]))
+
+
+async def expand(request: web.Request) -> web.Response:
+    body = Fields(await read_json(request))
+    size = body.int("expand_size")
+    errors = Errors()
+    if size == 0:
+        errors.add("expand_size", "cannot be blank")
+    elif size < 1:
+        errors.add("expand_size", "must be no less than 1")
+    errors.raise_if_any()
+    return accepted(await volume_expand.expand(runtime(request), request.match_info["id"],
+                                               size))
+
+
+async def clone(request: web.Request) -> web.Response:
+    body = Fields(await read_json(request))
+    name = body.str("name")
+    if name and (len(name) > 255 or not NAME_RE.match(name)):
+        raise BadRequest("validation failed: name: must be in a valid format.")
+    return accepted(await volume_clone.clone(runtime(request), request.match_info["id"], name))
+
+
+async def block_restriction(request: web.Request) -> web.Response:
+    body = Fields(await read_json(request))
+    restriction = body.str("restriction")
+    if restriction not in ("", "locked"):
+        raise BadRequest("validation failed: restriction: must be a valid value.")
+    return accepted(await volume_clone.set_restriction(runtime(request),
+                                                       request.match_info["id"], restriction))
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/volumes", create)
+    router.add_get("/volumes", list_)
+    router.add_get(f"/volumes/{ID}", info)
+    router.add_delete(f"/volumes/{ID}", delete)
+    router.add_post(f"/volumes/{ID}/expand", expand)
+    router.add_post(f"/volumes/{ID}/clone", clone)
+    router.add_post(f"/volumes/{ID}/block-restriction", block_restriction)

@@ -1,0 +1,219 @@
+"""Server configuration: heketi's ``heketi.json`` read unchanged, plus pyketi keys.
+
+Mirrors ``server/config/config.go`` and ``apps/glusterfs/app_config.go``:
+unknown keys are ignored (one warning lists them), a type mismatch is an error,
+heketi's environment overrides apply.  pyketi's own keys: ``database_url``
+(top level or under ``glusterfs``), ``bind`` (listen address).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("pyketi.config")
+
+
+class ConfigError(Exception):
+    pass
+
+
+# key -> expected python type(s) for the glusterfs section
+_GLUSTERFS_KEYS: dict[str, tuple[type, ...]] = {
+    "db": (str,), "db_read_only": (bool,), "executor": (str,), "allocator": (str,),
+    "loglevel": (str,), "brick_max_size_gb": (int,), "brick_min_size_gb": (int,),
+    "max_bricks_per_volume": (int,), "average_file_size_kb": (int,),
+    "pre_request_volume_options": (str,), "post_request_volume_options": (str,),
+    "zone_checking": (str,), "max_volumes_per_cluster": (int,),
+    "auto_create_block_hosting_volume": (bool,), "block_hosting_volume_size": (int,),
+    "block_hosting_volume_options": (str,), "disable_monitor_gluster_nodes": (bool,),
+    "refresh_time_monitor_gluster_nodes": (int,), "start_time_monitor_gluster_nodes": (int,),
+    "max_inflight_operations": (int,), "disable_background_cleaner": (bool,),
+    "refresh_time_background_cleaner": (int,), "start_time_background_cleaner": (int,),
+    "operation_retry_limits": (dict,), "sshexec": (dict,), "kubeexec": (dict,),
+    "injectexec": (dict,), "mockexec": (dict,), "database_url": (str,),
+    "gid_range": (dict,), "operation_lease_seconds": (int,),
+}
+_TOP_KEYS: dict[str, tuple[type, ...]] = {
+    "port": (str,), "use_auth": (bool,), "jwt": (dict,), "backup_db_to_kube_secret": (bool,),
+    "enable_tls": (bool,), "cert_file": (str,), "key_file": (str,), "profiling": (bool,),
+    "default_state": (str,), "glusterfs": (dict,), "database_url": (str,), "bind": (str,),
+}
+
+
+@dataclass
+class Config:
+    port: int = 8080
+    bind: str = "127.0.0.1"
+    admin_key: str = ""
+    user_key: str = ""
+    auth: bool = True
+    default_state: str = "normal"
+    database_url: str = ""
+    executor: str = "mock"
+    brick_max_size_gb: int = 4096
+    brick_min_size_gb: int = 1
+    max_bricks_per_volume: int = 32
+    average_file_size_kb: int = 64
+    pre_request_volume_options: str = ""
+    post_request_volume_options: str = ""
+    zone_checking: str = "none"
+    max_volumes_per_cluster: int = 1000
+    max_inflight_operations: int = 8
+    volume_create_retries: int = 4
+    disable_background_cleaner: bool = False
+    start_time_background_cleaner: int = 1
+    refresh_time_background_cleaner: int = 3600
+    operation_lease_seconds: int = 15
+    rebalance_on_expansion: bool = True
+    jwt_iat_leeway: int = 120
+    gid_min: int = 0
+    gid_max: int = 0
+    glusterfs: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def gid_allocation(self) -> bool:
+        return self.gid_min > 0 and self.gid_max >= self.gid_min
+
+
+def _check_types(section: dict, schema: dict, where: str) -> list[str]:
+    unknown = []
+    for key, value in section.items():
+        types = schema.get(key)
+        if types is None:
+            unknown.append(f"{where}{key}")
+            continue
+        ok = isinstance(value, types) and not (bool in (type(value),) and bool not in types)
+        if not ok:
+            raise ConfigError(
+                f"Unable to parse configuration: {where}{key}: expected "
+                f"{'/'.join(t.__name__ for t in types)}, got {type(value).__name__}")
+    return unknown
+
+
+def load_config(path: str | None, disable_auth: bool = False,
+                env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ if env is None else env)
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            raw = json.loads(Path(path).read_text())
+        except OSError as e:
+            raise ConfigError(f"Unable to open config file {path}: {e.strerror}") from e
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"Unable to parse configuration: {e}") from e
+        if not isinstance(raw, dict):
+            raise ConfigError("Unable to parse configuration: top level must be an object")
+    unknown = _check_types(raw, _TOP_KEYS, "")
+    gfs = raw.get("glusterfs") or {}
+    unknown += _check_types(gfs, _GLUSTERFS_KEYS, "glusterfs.")
+    if unknown:
+        log.warning("ignoring unknown configuration keys: %s", ", ".join(sorted(unknown)))
+
+    cfg = Config(glusterfs=dict(gfs), source=path or "")
+    if "port" in raw:
+        cfg.port = _int(raw["port"], "port")
+    cfg.bind = raw.get("bind", cfg.bind if not path else "0.0.0.0")
+    jwt = raw.get("jwt") or {}
+    cfg.admin_key = ((jwt.get("admin") or {}).get("key")) or ""
+    cfg.user_key = ((jwt.get("user") or {}).get("key")) or ""
+    cfg.default_state = raw.get("default_state", "normal")
+    for key in ("brick_max_size_gb", "brick_min_size_gb", "max_bricks_per_volume",
+                "average_file_size_kb", "pre_request_volume_options",
+                "post_request_volume_options", "zone_checking", "max_volumes_per_cluster",
+                "max_inflight_operations", "disable_background_cleaner",
+                "refresh_time_background_cleaner", "start_time_background_cleaner",
+                "operation_lease_seconds"):
+        if key in gfs:
+            setattr(cfg, key, gfs[key])
+    cfg.executor = gfs.get("executor") or ("ssh" if path and "glusterfs" in raw else "mock")
+    retries = (gfs.get("operation_retry_limits") or {}).get("volume_create")
+    if isinstance(retries, int):
+        cfg.volume_create_retries = retries
+    gid_range = gfs.get("gid_range") or {}
+    cfg.gid_min = int(gid_range.get("min", 0) or 0)
+    cfg.gid_max = int(gid_range.get("max", 0) or 0)
+
+    db_url = raw.get("database_url") or gfs.get("database_url")
+    if not db_url:
+        db_file = gfs.get("db")
+        if db_file:
+            db_path = Path(db_file)
+        else:
+            base = Path(path).resolve().parent if path else Path.cwd()
+            db_path = base / "pyketi.db"
+        db_url = f"sqlite:///{db_path.resolve() if not db_path.is_absolute() else db_path}"
+    cfg.database_url = db_url
+
+    _apply_env(cfg, env)
+    cfg.auth = not disable_auth
+    _validate(cfg)
+    return cfg
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"Unable to parse configuration: {name}: not a number: {value!r}")
+
+
+def _apply_env(cfg: Config, env: dict[str, str]) -> None:
+    if env.get("HEKETI_HTTP_PORT"):
+        cfg.port = _int(env["HEKETI_HTTP_PORT"], "HEKETI_HTTP_PORT")
+    if env.get("HEKETI_ADMIN_KEY"):
+        cfg.admin_key = env["HEKETI_ADMIN_KEY"]
+    if env.get("HEKETI_USER_KEY"):
+        cfg.user_key = env["HEKETI_USER_KEY"]
+    if env.get("HEKETI_EXECUTOR"):
+        cfg.executor = env["HEKETI_EXECUTOR"]
+    if env.get("HEKETI_DB_PATH"):
+        cfg.database_url = f"sqlite:///{Path(env['HEKETI_DB_PATH']).resolve()}"
+    if env.get("PYKETI_DATABASE_URL"):
+        cfg.database_url = env["PYKETI_DATABASE_URL"]
+    if env.get("HEKETI_DEFAULT_STATE"):
+        cfg.default_state = env["HEKETI_DEFAULT_STATE"]
+    for key, attr in (("HEKETI_PRE_REQUEST_VOLUME_OPTIONS", "pre_request_volume_options"),
+                      ("HEKETI_POST_REQUEST_VOLUME_OPTIONS", "post_request_volume_options"),
+                      ("HEKETI_ZONE_CHECKING", "zone_checking")):
+        if env.get(key):
+            setattr(cfg, attr, env[key])
+    if env.get("HEKETI_MAX_INFLIGHT_OPERATIONS"):
+        cfg.max_inflight_operations = _int(env["HEKETI_MAX_INFLIGHT_OPERATIONS"],
+                                           "HEKETI_MAX_INFLIGHT_OPERATIONS")
+    if env.get("HEKETI_GLUSTER_MAX_VOLUMES_PER_CLUSTER"):
+        cfg.max_volumes_per_cluster = _int(env["HEKETI_GLUSTER_MAX_VOLUMES_PER_CLUSTER"],
+                                           "HEKETI_GLUSTER_MAX_VOLUMES_PER_CLUSTER")
+    if env.get("HEKETI_DISABLE_BACKGROUND_CLEANER", "").lower() == "true":
+        cfg.disable_background_cleaner = True
+    if env.get("HEKETI_GLUSTERAPP_REBALANCE_ON_EXPANSION", "").lower() == "false":
+        cfg.rebalance_on_expansion = False
+    if env.get("HEKETI_JWT_IAT_LEEWAY_SECONDS"):
+        cfg.jwt_iat_leeway = _int(env["HEKETI_JWT_IAT_LEEWAY_SECONDS"],
+                                  "HEKETI_JWT_IAT_LEEWAY_SECONDS")
+
+
+def _validate(cfg: Config) -> None:
+    if cfg.auth and not (cfg.admin_key and cfg.user_key):
+        raise ConfigError(
+            "ERROR: Missing JWT information in config file: authentication is on, so both "
+            "jwt.admin.key and jwt.user.key must be set (in the config file or with "
+            "HEKETI_ADMIN_KEY and HEKETI_USER_KEY), or start with --disable-auth")
+    if cfg.zone_checking not in ("none", "strict"):
+        raise ConfigError(f"Invalid zone_checking value: {cfg.zone_checking!r} (none|strict)")
+    if cfg.default_state not in ("normal", "read-only", "local-client"):
+        raise ConfigError(f"Invalid default_state: {cfg.default_state!r}")
+    if not 0 < cfg.port < 65536:
+        raise ConfigError(f"Invalid port: {cfg.port}")
+    if cfg.max_inflight_operations < 1:
+        raise ConfigError("max_inflight_operations must be at least 1")
+    if cfg.brick_min_size_gb < 1 or cfg.brick_max_size_gb < cfg.brick_min_size_gb:
+        raise ConfigError("brick_min_size_gb must be >= 1 and <= brick_max_size_gb")
+    if cfg.gid_min or cfg.gid_max:
+        if not (0 < cfg.gid_min <= cfg.gid_max < 2**31 - 1):
+            raise ConfigError("glusterfs.gid_range must have 0 < min <= max < 2147483647")

@@ -1,0 +1,108 @@
+"""Database engine and transactions.
+
+All database work is synchronous SQLAlchemy run in a worker thread
+(``await db.read(fn)`` / ``await db.write(fn)``), so the event loop never
+blocks on I/O.  Write transactions are serialized:
+
+* SQLite: one process-wide lock plus ``BEGIN IMMEDIATE`` (a second process
+  waits on the file lock, ``busy_timeout``).
+* PostgreSQL: callers take row locks (``lock_cluster``/``lock_row`` =
+  ``SELECT ... FOR UPDATE``) on the rows their decision depends on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=8, max_overflow=8)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):  # pragma: no cover - trivial
+            if conn.get_execution_options().get("immediate"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str, workers: int = 8):
+        self.url = normalize_url(url)
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pyketi-db")
+
+    # -- synchronous ---------------------------------------------------------
+    def read_sync(self, fn: Callable[[Session], T]) -> T:
+        with Session(self.engine, expire_on_commit=False) as s:
+            with s.begin():
+                return fn(s)
+
+    def write_sync(self, fn: Callable[[Session], T]) -> T:
+        if self.is_sqlite:
+            with self._write_lock:
+                with self.engine.connect() as conn:
+                    conn = conn.execution_options(immediate=True)
+                    with Session(bind=conn, expire_on_commit=False) as s:
+                        with s.begin():
+                            return fn(s)
+        with Session(self.engine, expire_on_commit=False) as s:
+            with s.begin():
+                return fn(s)
+
+    # -- asynchronous --------------------------------------------------------
+    async def read(self, fn: Callable[[Session], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.read_sync, fn)
+
+    async def write(self, fn: Callable[[Session], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.write_sync, fn)
+
+    async def run_sync(self, fn: Callable[[], T]) -> T:
+        """Run blocking code that does its own database reads in the worker pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    def dispose(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def lock_row(session: Session, model: Any, key: str) -> Any:
+    """Load one row, locked ``FOR UPDATE`` on PostgreSQL (SQLite: writes are serialized)."""
+    stmt = select(model).where(model.id == key)
+    if session.bind is not None and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()

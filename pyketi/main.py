@@ -1,0 +1,165 @@
+"""``pyketi`` command: ``serve``, ``db upgrade``, ``db export``, ``db import``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from pyketi import __version__
+from pyketi.config import Config, ConfigError, load_config
+
+log = logging.getLogger("pyketi")
+
+
+def _open_db(cfg: Config, upgrade: bool = True):
+    from pyketi.db.migrate import SchemaTooNew, ensure_schema
+    from pyketi.db.session import Database
+
+    db = Database(cfg.database_url)
+    try:
+        if upgrade:
+            ensure_schema(db.engine, db.url)
+    except SchemaTooNew as e:
+        db.dispose()
+        raise ConfigError(f"ERROR: {e}") from e
+    return db
+
+
+async def _serve(cfg: Config) -> None:
+    import pyketi.operations.registry  # noqa: F401 - registers operation kinds and steps
+    from pyketi.api.app import build_app
+    from pyketi.executors.factory import make_executor
+    from pyketi.operations.runtime import Runtime
+
+    db = _open_db(cfg)
+    executor = make_executor(dict(cfg.glusterfs, executor=cfg.executor))
+    rt = Runtime(cfg, db, executor)
+    await rt.start()
+    app = build_app(rt)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.bind, cfg.port, reuse_address=True)
+    await site.start()
+    print(f"Heketi-compatible pyketi {__version__}", flush=True)
+    print(f"Listening on port {cfg.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(rt, "admin_state", "normal"))
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+    await rt.stop()
+    db.dispose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config, disable_auth=args.disable_auth)
+    if args.port:
+        cfg.port = args.port
+    if args.bind:
+        cfg.bind = args.bind
+    asyncio.run(_serve(cfg))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from pyketi.db.migrate import current_revision
+
+    cfg = load_config(args.config, disable_auth=True)
+    if args.database_url:
+        cfg.database_url = args.database_url
+    db = _open_db(cfg)
+    print(f"database at revision {current_revision(db.engine)}")
+    db.dispose()
+    return 0
+
+
+def cmd_db_export(args: argparse.Namespace) -> int:
+    from pyketi.db.export import dump
+
+    cfg = load_config(args.config, disable_auth=True)
+    if args.database_url:
+        cfg.database_url = args.database_url
+    db = _open_db(cfg)
+    text = json.dumps(db.read_sync(dump), indent=4) + "\n"
+    db.dispose()
+    if args.jsonfile == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.jsonfile)
+    if out.exists():
+        raise ConfigError(f"ERROR: {out} already exists; refusing to overwrite it")
+    out.write_text(text)
+    print(f"DB exported to {out}")
+    return 0
+
+
+def cmd_db_import(args: argparse.Namespace) -> int:
+    from pyketi.db.export import ImportError_, load
+
+    cfg = load_config(args.config, disable_auth=True)
+    if args.database_url:
+        cfg.database_url = args.database_url
+    try:
+        data = json.loads(Path(args.jsonfile).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"ERROR: unable to read {args.jsonfile}: {e}") from e
+    db = _open_db(cfg)
+    try:
+        counts = db.write_sync(lambda s: load(s, data))
+    except (ImportError_, KeyError, TypeError, ValueError) as e:
+        raise ConfigError(f"ERROR: import failed, nothing was written: {e}") from e
+    finally:
+        db.dispose()
+    print("DB imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pyketi", description="heketi-compatible GlusterFS "
+                                "volume manager")
+    p.add_argument("-v", "--version", action="version", version=f"pyketi {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the REST server")
+    serve.add_argument("--config", help="heketi.json-format configuration file")
+    serve.add_argument("--disable-auth", action="store_true", help="no JWT checks (as heketi)")
+    serve.add_argument("--port", type=int, help="override the configured port")
+    serve.add_argument("--bind", help="listen address (default 127.0.0.1 without config, "
+                       "0.0.0.0 with one)")
+    serve.set_defaults(func=cmd_serve)
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command",
+                                                                         required=True)
+    for name, func, helptext in (("upgrade", cmd_db_upgrade, "create/upgrade the schema"),
+                                 ("export", cmd_db_export, "write heketi's JSON export"),
+                                 ("import", cmd_db_import, "load a heketi JSON export")):
+        sp = db.add_parser(name, help=helptext)
+        sp.add_argument("--config")
+        sp.add_argument("--database-url", help="SQLAlchemy URL (overrides the config)")
+        if name != "upgrade":
+            sp.add_argument("--jsonfile", required=True)
+        sp.set_defaults(func=func)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Lookups shared by operation builders."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pyketi.db.models import Brick, Node, Volume
+from pyketi.db.session import lock_row
+from pyketi.errors import Conflict, NotFound
+
+
+def cluster_nodes(s: Session, cluster_id: str) -> dict[str, Node]:
+    return {n.id: n for n in s.execute(select(Node).where(Node.cluster_id == cluster_id))
+            .scalars()}
+
+
+def manage_hosts(nodes: dict[str, Node], first: str | None = None) -> list[str]:
+    hosts = sorted(n.manage for n in nodes.values() if n.pending_op is None)
+    if first and first in hosts:
+        hosts.remove(first)
+        hosts.insert(0, first)
+    return hosts
+
+
+def volume_bricks(s: Session, volume_id: str) -> list[Brick]:
+    return list(s.execute(select(Brick).where(Brick.volume_id == volume_id)
+                          .order_by(Brick.set_index, Brick.position)).scalars())
+
+
+def claim_volume(s: Session, volume_id: str, op_id: str) -> Volume:
+    """Lock a visible volume for one operation: 404 if unknown/pending, 409 if busy."""
+    volume = lock_row(s, Volume, volume_id)
+    if volume is None or volume.pending_op is not None:
+        raise NotFound()
+    if volume.busy_op is not None:
+        raise Conflict(f"Volume {volume_id} is busy with another operation; retry later")
+    volume.busy_op = op_id
+    return volume

@@ -1,0 +1,194 @@
+"""Multi-step changes with registered undo (after glusterd2's transaction engine).
+
+An operation is recorded in the database (``Operation`` row) by its *build*
+transaction, together with the objects it creates or deletes, before any node
+is touched.  Its ``spec`` lists named steps with JSON arguments.  Steps are
+looked up by name in a registry, so after a crash a new process can still run
+each step's undo (or redo) from the stored spec alone.
+
+* ``rollback`` operations (create, expand, add): on failure the started steps
+  are undone in reverse order, then the kind's DB rollback removes the pending
+  objects and returns device space.
+* ``forward`` operations (deletes): on failure the pending marks are lifted
+  (the object is visible again, a retried delete finishes the job); after a
+  crash the cleaner re-runs the idempotent steps and finalizes.
+
+Every step's do and undo must be idempotent: destroying what does not exist
+counts as done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from pyketi.db.models import Job, Operation, now
+
+if TYPE_CHECKING:
+    from pyketi.operations.runtime import Runtime
+
+log = logging.getLogger("pyketi.operations")
+
+StepFn = Callable[["Runtime", dict], Awaitable[Any]]
+DbFn = Callable[[Session, Operation, dict], Any]
+
+
+@dataclass(frozen=True)
+class StepDef:
+    do: StepFn
+    undo: StepFn | None = None
+
+
+@dataclass(frozen=True)
+class KindDef:
+    """What to do in the database when an operation of this kind ends."""
+
+    type_name: str                  # heketi pending-op type_name
+    recovery: str                   # "rollback" | "forward"
+    finalize: DbFn                  # success: make the change visible
+    rollback: DbFn                  # failure (rollback kinds) / lift marks (forward kinds)
+
+
+STEPS: dict[str, StepDef] = {}
+KINDS: dict[str, KindDef] = {}
+
+
+def step(name: str, undo: StepFn | None = None) -> Callable[[StepFn], StepFn]:
+    def register(fn: StepFn) -> StepFn:
+        STEPS[name] = StepDef(fn, undo)
+        return fn
+    return register
+
+
+def kind(name: str, definition: KindDef) -> None:
+    KINDS[name] = definition
+
+
+class OperationFailed(Exception):
+    """An operation failed; ``str()`` is the message for the client."""
+
+
+def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
+                  steps: list[dict], changes: list[dict], data: dict | None = None) -> Operation:
+    op = Operation(id=op_id, type=kind_name, status="", owner=owner,
+                   spec={"kind": kind_name, "steps": steps, "data": data or {}},
+                   changes=changes, started_steps=[])
+    session.add(op)
+    return op
+
+
+def _mark_started(op_id: str, index: int) -> Callable[[Session], None]:
+    def fn(s: Session) -> None:
+        op = s.get(Operation, op_id)
+        if op is not None and index not in op.started_steps:
+            op.started_steps = [*op.started_steps, index]
+    return fn
+
+
+async def run_steps(rt: "Runtime", op_id: str, steps: list[dict],
+                    record: bool = True) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for index, st in enumerate(steps):
+        if record:
+            await rt.db.write(_mark_started(op_id, index))
+        results[st["name"]] = await STEPS[st["name"]].do(rt, st["args"])
+    return results
+
+
+async def undo_steps(rt: "Runtime", steps: list[dict], started: list[int]) -> list[str]:
+    """Undo started steps in reverse order; returns the errors (empty = clean)."""
+    errors = []
+    for index in sorted(set(started), reverse=True):
+        st = steps[index]
+        undo = STEPS[st["name"]].undo
+        if undo is None:
+            continue
+        try:
+            await undo(rt, st["args"])
+        except Exception as e:  # noqa: BLE001
+            log.warning("undo of step %s failed: %s", st["name"], e)
+            errors.append(f"{st['name']}: {e}")
+    return errors
+
+
+def _db_end(op_id: str, fn: DbFn, results: dict, job_error: str | None) -> Callable[[Session], Any]:
+    def end(s: Session) -> Any:
+        op = s.get(Operation, op_id)
+        if op is None:
+            return None
+        value = fn(s, op, results)
+        s.delete(op)
+        if job_error is not None:
+            s.execute(update(Job).where(Job.operation_id == op_id, Job.status == "pending")
+                      .values(status="failed", error=job_error, finished_at=now()))
+        return value
+    return end
+
+
+def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
+    def fn(s: Session) -> None:
+        op = s.get(Operation, op_id)
+        if op is not None:
+            op.status = "failed"
+            op.error = error
+    return fn
+
+
+async def execute(rt: "Runtime", op_id: str) -> Any:
+    """Run a freshly built operation to its end (success or rolled-back failure)."""
+    op = await rt.db.read(lambda s: s.get(Operation, op_id))
+    kd = KINDS[op.type]
+    steps = op.spec["steps"]
+    try:
+        results = await run_steps(rt, op_id, steps)
+    except Exception as e:  # noqa: BLE001
+        message = str(e) or e.__class__.__name__
+        started = (await rt.db.read(lambda s: s.get(Operation, op_id))).started_steps
+        if kd.recovery == "rollback":
+            undo_errors = await undo_steps(rt, steps, started)
+            if undo_errors:
+                await rt.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
+                raise OperationFailed(message) from e
+        await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
+        raise OperationFailed(message) from e
+    return await rt.db.write(_db_end(op_id, kd.finalize, results, None))
+
+
+async def recover(rt: "Runtime", op: Operation) -> None:
+    """Clean up an operation whose process died (or whose undo failed before)."""
+    kd = KINDS.get(op.type)
+    if kd is None:
+        log.error("operation %s has unknown kind %s; leaving it", op.id, op.type)
+        return
+    steps = op.spec["steps"]
+    message = "operation interrupted (pyketi restarted) and rolled back"
+    try:
+        if kd.recovery == "forward":
+            results = await run_steps(rt, op.id, steps, record=False)
+            await rt.db.write(_db_end(op.id, kd.finalize, results,
+                                      "operation interrupted (pyketi restarted); completed by cleanup"))
+            return
+        errors = await undo_steps(rt, steps, list(range(len(steps))) if op.status == "failed"
+                                  else op.started_steps)
+        if errors:
+            raise OperationFailed("; ".join(errors))
+        await rt.db.write(_db_end(op.id, kd.rollback, {}, message))
+    except Exception as e:  # noqa: BLE001
+        log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
+        await rt.db.write(_mark_failed(op.id, str(e)))
+        raise
+
+
+async def gather_hosts(calls: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:
+    """Run one coroutine per host in parallel; raise the first error after all finished."""
+    hosts = list(calls)
+    outcomes = await asyncio.gather(*(calls[h]() for h in hosts), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return dict(zip(hosts, outcomes))

@@ -1,0 +1,68 @@
+"""Bridge between the database and the pure placement module."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pyketi.db.models import Brick, Device, Node
+from pyketi.placement import DeviceCandidate, Placement
+
+
+def candidates(s: Session, cluster_id: str) -> tuple[list[DeviceCandidate], int, int]:
+    """Online devices on online nodes of the cluster.
+
+    Returns (candidates, number of nodes in the cluster, number of online nodes).
+    """
+    nodes = list(s.execute(select(Node).where(Node.cluster_id == cluster_id,
+                                              Node.pending_op.is_(None))).scalars())
+    online = {n.id: n for n in nodes if n.state == "online"}
+    if not online:
+        return [], len(nodes), 0
+    devices = s.execute(select(Device).where(Device.node_id.in_(list(online)),
+                                             Device.state == "online",
+                                             Device.pending_op.is_(None))).scalars()
+    result = []
+    for d in devices:
+        node = online[d.node_id]
+        tags = {**(node.tags or {}), **(d.tags or {})}
+        result.append(DeviceCandidate(id=d.id, node_id=d.node_id, zone=node.zone,
+                                      free_kib=d.free, extent_kib=d.extent_size, tags=tags))
+    return result, len(nodes), len(online)
+
+
+def brick_path(device_id: str, brick_id: str) -> str:
+    return f"/var/lib/heketi/mounts/vg_{device_id}/brick_{brick_id}/brick"
+
+
+def apply_placement(s: Session, placement: Placement, volume_id: str, op_id: str | None,
+                    set_offset: int = 0) -> list[Brick]:
+    """Insert pending brick rows and take their space from the devices."""
+    bricks = []
+    for b in placement.bricks:
+        brick = Brick(id=b.id, volume_id=volume_id, device_id=b.device_id, node_id=b.node_id,
+                      path=brick_path(b.device_id, b.id), size=b.size_kib,
+                      tp_size=b.tp_size_kib, pool_metadata_size=b.pool_metadata_kib,
+                      space=b.total_kib, lvm_thin_pool=f"tp_{b.id}", lvm_lv="",
+                      subtype=2 if b.arbiter else 1, set_index=b.set_index + set_offset,
+                      position=b.position, pending_op=op_id)
+        s.add(brick)
+        bricks.append(brick)
+    for device_id, taken in placement.device_usage.items():
+        device = s.get(Device, device_id)
+        if device.free <= taken:  # pragma: no cover - placement guarantees free > need
+            raise RuntimeError(f"device {device_id} would be overbooked")
+        device.free -= taken
+        device.used += taken
+    return bricks
+
+
+def release_bricks(s: Session, bricks: list[Brick], reclaimed: set[str] | None = None) -> None:
+    """Delete brick rows and give their space back (all, or only ``reclaimed`` ids)."""
+    for brick in bricks:
+        if reclaimed is None or brick.id in reclaimed:
+            device = s.get(Device, brick.device_id)
+            if device is not None and brick.space:
+                device.free += brick.space
+                device.used = max(0, device.used - brick.space)
+        s.delete(brick)

@@ -1,0 +1,145 @@
+"""Volume clone (gluster snapshot + clone; clone bricks share the origin's thin
+pools and take no device space) and the block-hosting restriction change."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pyketi.db.models import Brick, Operation, Volume
+from pyketi.errors import Conflict, NotFound
+from pyketi.ids import new_id
+from pyketi.operations import engine
+from pyketi.operations.common import claim_volume, cluster_nodes, manage_hosts, volume_bricks
+from pyketi.operations.engine import KindDef, step
+from pyketi.operations.steps import _destroy_volume
+
+if TYPE_CHECKING:
+    from pyketi.operations.runtime import Runtime
+
+
+async def _clone(rt: "Runtime", args: dict) -> dict:
+    last = None
+    for host in args["hosts"]:
+        try:
+            info = await rt.executor.volume_clone(host, args["source"], args["name"])
+            return dataclasses.asdict(info)
+        except Exception as e:  # noqa: BLE001 - try the next node
+            last = e
+            if not getattr(e, "host", None):
+                break
+    raise last
+
+
+step("volume_clone", undo=_destroy_volume)(_clone)
+
+
+def build(s: Session, rt: "Runtime", volume_id: str, name: str, op_id: str) -> str:
+    source = claim_volume(s, volume_id, op_id)
+    if source.block:
+        raise Conflict(f"Failed clone volume {volume_id}: Cloning of block hosting volumes "
+                       "is not supported")
+    clone_id = new_id()
+    clone_name = name or f"vol_{clone_id}"
+    if s.execute(select(Volume.id).where(Volume.cluster_id == source.cluster_id,
+                                         Volume.name == clone_name)).first():
+        raise Conflict(f"Volume name '{clone_name}' already in use")
+    s.add(Volume(id=clone_id, cluster_id=source.cluster_id, name=clone_name, size=source.size,
+                 durability=source.durability, gid=source.gid, options=list(source.options),
+                 block=False, blockinfo={}, snapshot_enable=source.snapshot_enable,
+                 snapshot_factor=source.snapshot_factor, request_clusters=[],
+                 pending_op=op_id, busy_op=op_id))
+    s.flush()
+    for b in volume_bricks(s, volume_id):
+        s.add(Brick(id=new_id(), volume_id=clone_id, device_id=b.device_id, node_id=b.node_id,
+                    path=b.path, size=b.size, tp_size=b.tp_size,
+                    pool_metadata_size=b.pool_metadata_size, space=0,
+                    lvm_thin_pool=b.lvm_thin_pool, lvm_lv="", subtype=b.subtype,
+                    set_index=b.set_index, position=b.position, pending_op=op_id))
+    nodes = cluster_nodes(s, source.cluster_id)
+    steps = [{"name": "volume_clone", "args": {
+        "hosts": manage_hosts(nodes), "source": source.name, "name": clone_name}}]
+    changes = [{"id": volume_id, "description": "Clone volume from"},
+               {"id": clone_id, "description": "Add volume"}]
+    engine.new_operation(s, op_id, "clone-volume", rt.instance_id, steps, changes,
+                         {"volume_id": volume_id, "clone_id": clone_id})
+    return op_id
+
+
+def finalize(s: Session, op: Operation, results: dict) -> str:
+    data = op.spec["data"]
+    clone = s.get(Volume, data["clone_id"])
+    bricks = volume_bricks(s, clone.id)
+    info_bricks = (results.get("volume_clone") or {}).get("bricks") or []
+    for brick, info in zip(bricks, info_bricks):
+        name = info.get("name", "")
+        if ":" in name:
+            brick.path = name.split(":", 1)[1]
+    for brick in bricks:
+        brick.pending_op = None
+        brick.lvm_lv = brick.path.rstrip("/").split("/")[-2] if brick.path.count("/") > 2 else ""
+    clone.pending_op = None
+    clone.busy_op = None
+    source = s.get(Volume, data["volume_id"])
+    if source is not None:
+        source.busy_op = None
+    return clone.id
+
+
+def rollback(s: Session, op: Operation, _results: dict) -> None:
+    data = op.spec["data"]
+    for brick in volume_bricks(s, data["clone_id"]):
+        s.delete(brick)
+    s.flush()
+    clone = s.get(Volume, data["clone_id"])
+    if clone is not None:
+        s.delete(clone)
+    source = s.get(Volume, data["volume_id"])
+    if source is not None:
+        source.busy_op = None
+
+
+engine.kind("clone-volume", KindDef("clone-volume", "rollback", finalize, rollback))
+
+
+async def clone(rt: "Runtime", volume_id: str, name: str) -> str:
+    async def work(op_id: str | None) -> str:
+        clone_id = await engine.execute(rt, op_id)
+        return f"/volumes/{clone_id}"
+
+    return await rt.submit(lambda s, _job: build(s, rt, volume_id, name, new_id()), work)
+
+
+async def set_restriction(rt: "Runtime", volume_id: str, restriction: str) -> str:
+    """Block-hosting restriction: a database change, answered through the queue (303)."""
+
+    def build_restriction(s: Session, _job: str) -> None:
+        volume = s.get(Volume, volume_id)
+        if volume is None or volume.pending_op is not None:
+            raise NotFound()
+        if not volume.block:
+            raise Conflict("Failed to set block restriction: Block restrictions can only be "
+                           "set on block hosting volumes")
+        if volume.busy_op is not None:
+            raise Conflict(f"Volume {volume_id} is busy with another operation; retry later")
+        info = dict(volume.blockinfo or {})
+        if restriction == "" and info.get("restriction") == "locked-by-update":
+            need = volume.size - volume.size * 98 // 100
+            free = info.get("freesize", 0)
+            if free < need:
+                raise Conflict(f"Failed to set block restriction: Can not unlock volume. "
+                               f"{need}GiB free space is required, but found {free}GiB")
+        if restriction:
+            info["restriction"] = restriction
+        else:
+            info.pop("restriction", None)
+        volume.blockinfo = info
+        return None
+
+    async def work(_op: str | None) -> str:
+        return f"/volumes/{volume_id}"
+
+    return await rt.submit(build_restriction, work)
