@@ -29,11 +29,12 @@ def volume_bricks(s: Session, volume_id: str) -> list[Brick]:
 
 
 def claim_volume(s: Session, volume_id: str, op_id: str) -> Volume:
-    """Lock a visible volume for one operation: 404 if unknown/pending, 409 if busy."""
+    """Lock a volume for one operation: 404 if unknown, 409 while another operation
+    (including its own create or delete) works on it."""
     volume = lock_row(s, Volume, volume_id)
-    if volume is None or volume.pending_op is not None:
+    if volume is None:
         raise NotFound()
-    if volume.busy_op is not None:
+    if volume.busy_op is not None or volume.pending_op is not None:
         raise Conflict(f"Volume {volume_id} is busy with another operation; retry later")
     volume.busy_op = op_id
     return volume
