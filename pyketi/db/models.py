@@ -142,9 +142,9 @@ class Operation(Base):
     """A pending operation: recorded before any node is touched.
 
     ``spec`` holds everything needed to undo (or finish) the operation after a
-    crash: the named steps and their arguments.  ``done_steps`` lists the steps
-    that were *started* (a step is recorded before it runs, so its undo also
-    covers a half-run step).
+    crash: the named steps and their arguments (see ``operations.engine``).
+    ``started_steps`` is reserved for steps whose undo is not idempotent; none
+    is recorded today.
     """
 
     __tablename__ = "operations"

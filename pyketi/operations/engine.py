@@ -14,7 +14,10 @@ each step's undo (or redo) from the stored spec alone.
   crash the cleaner re-runs the idempotent steps and finalizes.
 
 Every step's do and undo must be idempotent: destroying what does not exist
-counts as done.
+counts as done.  That is what lets recovery after a crash undo *every* step of
+an interrupted operation without a per-step journal write (which would cost a
+database commit per step on the hot path): undoing a step that never ran is a
+no-op.
 """
 
 from __future__ import annotations
@@ -82,20 +85,13 @@ def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
     return op
 
 
-def _mark_started(op_id: str, index: int) -> Callable[[Session], None]:
-    def fn(s: Session) -> None:
-        op = s.get(Operation, op_id)
-        if op is not None and index not in op.started_steps:
-            op.started_steps = [*op.started_steps, index]
-    return fn
-
-
-async def run_steps(rt: "Runtime", op_id: str, steps: list[dict],
-                    record: bool = True) -> dict[str, Any]:
+async def run_steps(rt: "Runtime", steps: list[dict],
+                    started: list[int] | None = None) -> dict[str, Any]:
+    """Run steps in order; ``started`` collects the index of each step begun."""
     results: dict[str, Any] = {}
     for index, st in enumerate(steps):
-        if record:
-            await rt.db.write(_mark_started(op_id, index))
+        if started is not None:
+            started.append(index)
         results[st["name"]] = await STEPS[st["name"]].do(rt, st["args"])
     return results
 
@@ -144,11 +140,11 @@ async def execute(rt: "Runtime", op_id: str) -> Any:
     op = await rt.db.read(lambda s: s.get(Operation, op_id))
     kd = KINDS[op.type]
     steps = op.spec["steps"]
+    started: list[int] = []
     try:
-        results = await run_steps(rt, op_id, steps)
+        results = await run_steps(rt, steps, started)
     except Exception as e:  # noqa: BLE001
         message = str(e) or e.__class__.__name__
-        started = (await rt.db.read(lambda s: s.get(Operation, op_id))).started_steps
         if kd.recovery == "rollback":
             undo_errors = await undo_steps(rt, steps, started)
             if undo_errors:
@@ -169,12 +165,11 @@ async def recover(rt: "Runtime", op: Operation) -> None:
     message = "operation interrupted (pyketi restarted) and rolled back"
     try:
         if kd.recovery == "forward":
-            results = await run_steps(rt, op.id, steps, record=False)
+            results = await run_steps(rt, steps)
             await rt.db.write(_db_end(op.id, kd.finalize, results,
                                       "operation interrupted (pyketi restarted); completed by cleanup"))
             return
-        errors = await undo_steps(rt, steps, list(range(len(steps))) if op.status == "failed"
-                                  else op.started_steps)
+        errors = await undo_steps(rt, steps, list(range(len(steps))))
         if errors:
             raise OperationFailed("; ".join(errors))
         await rt.db.write(_db_end(op.id, kd.rollback, {}, message))
