@@ -90,15 +90,23 @@ def cluster_problem(s: Session, rt: "Runtime", cluster: Cluster, req: VolumeCrea
 
 
 def _allocate_gid(s: Session, rt: "Runtime", volume_id: str) -> int:
-    """Lowest free gid of the configured range (rows of live volumes are kept in ``gids``)."""
+    """Lowest gid of the configured range that no live volume uses.
+
+    Explicit gids of other volumes count as taken too.  The ``gids`` primary
+    key makes two concurrent builds (in different clusters, which do not lock
+    each other) unable to hand out the same gid: the loser's transaction fails
+    and nothing of it is kept.
+    """
     lo, hi = rt.config.gid_min, rt.config.gid_max
     taken = set(s.execute(select(Gid.gid).where(Gid.gid >= lo, Gid.gid <= hi)).scalars())
+    taken |= set(s.execute(select(Volume.gid).where(Volume.gid >= lo, Volume.gid <= hi))
+                 .scalars())
     for gid in range(lo, hi + 1):
         if gid not in taken:
             s.add(Gid(gid=gid, volume_id=volume_id))
             s.flush()
             return gid
-    raise ServerError(f"No free gid left in the range {lo}-{hi}")
+    raise ServerError(f"Failed to allocate new volume: no free gid left in the range {lo}-{hi}")
 
 
 def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: str,
