@@ -20,7 +20,7 @@ Environment overrides as in heketi: ``HEKETI_SSH_KEYFILE``,
 How a batch runs: one persistent SSH connection per host (reused, reopened
 once when it dropped), one ``exec`` of ``/bin/bash -c <script>`` per batch.
 Every argv is ``shlex.join``-ed (with ``sudo: true`` prefixed by
-``sudo -n``), so no token is ever interpreted by the remote shell.  After each
+``sudo -n`` unless the argv already starts with ``sudo``), so no token is ever interpreted by the remote shell.  After each
 command the script prints a marker carrying a random per-batch nonce, the
 command's index and its exit status to stdout AND stderr; the transport splits
 both streams on those markers.  A failed ``check=True`` command ends the script.
@@ -361,7 +361,7 @@ class SshTransport(Transport):
             if not cmd.argv:
                 raise ExecutorError("empty command in batch")
             line = shlex.join(cmd.argv)
-            if self.sudo:
+            if self.sudo and cmd.argv[0] != "sudo":  # CmdExecutor may have added it
                 line = "sudo -n " + line
             lines.append(line)
             lines.append("__rc=$?")

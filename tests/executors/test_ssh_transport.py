@@ -199,10 +199,12 @@ def test_config_bad_values(sshd, tmp_path):
 def test_script_quotes_every_token_and_sudo(sshd):
     t = make(sshd, sudo=True)
     script = t.build_script([Command.of("mkfs.xfs", "-i", "size=512", "/dev/x y"),
-                             Command.of("true", check=False)], "n0nce")
+                             Command.of("true", check=False),
+                             Command.of("sudo", "lvs")], "n0nce")
     assert "sudo -n mkfs.xfs -i size=512 '/dev/x y'" in script
     assert "sudo -n true" in script
-    assert script.count("@@PYKETI-n0nce") == 4
+    assert "\nsudo lvs\n" in script  # already prefixed (CmdExecutor's sudo): not doubled
+    assert script.count("@@PYKETI-n0nce") == 6
 
 
 # -- batches --------------------------------------------------------------------
