@@ -1,0 +1,86 @@
+"""heketi.json parsing, pyketi keys, environment overrides and refusals."""
+
+import json
+import logging
+
+import pytest
+
+from pyketi.config import ConfigError, load_config
+
+KEYS = {"HEKETI_ADMIN_KEY": "a", "HEKETI_USER_KEY": "u"}
+
+
+def write(tmp_path, data) -> str:
+    path = tmp_path / "heketi.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_no_config_defaults_to_loopback_sqlite_mock(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None, env=KEYS)
+    assert (cfg.bind, cfg.port, cfg.executor) == ("127.0.0.1", 8080, "mock")
+    assert cfg.database_url == f"sqlite:///{tmp_path / 'pyketi.db'}"
+
+
+def test_auth_on_without_keys_refuses_and_says_what_to_set():
+    with pytest.raises(ConfigError) as e:
+        load_config(None, env={})
+    assert "jwt.admin.key" in str(e.value) and "HEKETI_ADMIN_KEY" in str(e.value)
+    assert "--disable-auth" in str(e.value)
+    assert load_config(None, disable_auth=True, env={}).auth is False
+
+
+def test_heketi_json_is_read_unchanged(tmp_path, caplog):
+    path = write(tmp_path, {
+        "_port_comment": "Heketi Server Port Number", "port": "9090",
+        "use_auth": True, "jwt": {"admin": {"key": "adm"}, "user": {"key": "usr"}},
+        "glusterfs": {"_executor_comment": "x", "executor": "mock", "db": "/tmp/x/heketi.db",
+                      "brick_max_size_gb": 1024, "brick_min_size_gb": 2,
+                      "max_bricks_per_volume": 33, "zone_checking": "strict",
+                      "max_inflight_operations": 5, "pre_request_volume_options": "a b",
+                      "post_request_volume_options": "c d",
+                      "sshexec": {"keyfile": "/k", "user": "root"}}})
+    with caplog.at_level(logging.WARNING, logger="pyketi.config"):
+        cfg = load_config(path, env={})
+    assert (cfg.port, cfg.admin_key, cfg.user_key) == (9090, "adm", "usr")
+    assert (cfg.brick_max_size_gb, cfg.brick_min_size_gb, cfg.max_bricks_per_volume) == (1024, 2, 33)
+    assert (cfg.zone_checking, cfg.max_inflight_operations) == ("strict", 5)
+    assert cfg.database_url == "sqlite:////tmp/x/heketi.db"
+    assert cfg.bind == "0.0.0.0"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "_port_comment" in warnings[0] and "glusterfs._executor_comment" in warnings[0]
+
+
+def test_type_mismatch_aborts_like_heketi(tmp_path):
+    path = write(tmp_path, {"port": "8080", "jwt": {"admin": {"key": "a"}, "user": {"key": "u"}},
+                            "glusterfs": {"brick_max_size_gb": "lots"}})
+    with pytest.raises(ConfigError, match="Unable to parse configuration: glusterfs.brick_max_size_gb"):
+        load_config(path, env={})
+
+
+def test_environment_overrides(tmp_path):
+    path = write(tmp_path, {"port": "8080", "glusterfs": {"executor": "mock"}})
+    cfg = load_config(path, env={**KEYS, "HEKETI_HTTP_PORT": "7777",
+                                 "HEKETI_MAX_INFLIGHT_OPERATIONS": "3",
+                                 "PYKETI_DATABASE_URL": "postgresql://x@h/db",
+                                 "HEKETI_ZONE_CHECKING": "strict"})
+    assert (cfg.port, cfg.max_inflight_operations, cfg.zone_checking) == (7777, 3, "strict")
+    assert cfg.database_url == "postgresql://x@h/db"
+    assert (cfg.admin_key, cfg.user_key) == ("a", "u")
+
+
+def test_executor_defaults_to_ssh_with_a_glusterfs_section(tmp_path):
+    path = write(tmp_path, {"port": "8080", "glusterfs": {"sshexec": {"keyfile": "/k"}}})
+    assert load_config(path, env=KEYS).executor == "ssh"
+
+
+@pytest.mark.parametrize("glusterfs,message", [
+    ({"zone_checking": "loose"}, "zone_checking"),
+    ({"max_inflight_operations": 0}, "max_inflight_operations"),
+    ({"gid_range": {"min": 3000, "max": 2000}}, "gid_range"),
+])
+def test_invalid_values_are_refused(tmp_path, glusterfs, message):
+    path = write(tmp_path, {"port": "8080", "glusterfs": glusterfs})
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, env=KEYS)
