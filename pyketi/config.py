@@ -160,7 +160,7 @@ def _int(value: Any, name: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"Unable to parse configuration: {name}: not a number: {value!r}")
+        raise ConfigError(f"Unable to parse configuration: {name}: not a number: {value!r}") from None
 
 
 def _apply_env(cfg: Config, env: dict[str, str]) -> None:

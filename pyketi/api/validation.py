@@ -24,18 +24,18 @@ async def read_json(request: web.Request, *, optional: bool = False,
                     error_status: int = 422) -> Any:
     """Read and parse the body; empty body is a parse error unless ``optional``."""
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Unprocessable(PARSE_ERROR)
+        raise Unprocessable(PARSE_ERROR) from None
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
-        raise Unprocessable(PARSE_ERROR)
+        raise Unprocessable(PARSE_ERROR) from None
     if optional and not raw:
         return None
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         if error_status == 400:
-            raise BadRequest(f"{PARSE_ERROR}: invalid JSON body")
-        raise Unprocessable(PARSE_ERROR)
+            raise BadRequest(f"{PARSE_ERROR}: invalid JSON body") from None
+        raise Unprocessable(PARSE_ERROR) from None
 
 
 class Fields:
@@ -43,7 +43,7 @@ class Fields:
 
     def __init__(self, data: Any):
         if not isinstance(data, dict):
-            raise Unprocessable(PARSE_ERROR)
+            raise Unprocessable(PARSE_ERROR) from None
         self.data = data
 
     def _get(self, key: str, types: tuple[type, ...], default: Any) -> Any:
@@ -51,9 +51,9 @@ class Fields:
         if value is None:
             return default
         if isinstance(value, bool) and bool not in types:
-            raise Unprocessable(PARSE_ERROR)
+            raise Unprocessable(PARSE_ERROR) from None
         if not isinstance(value, types):
-            raise Unprocessable(PARSE_ERROR)
+            raise Unprocessable(PARSE_ERROR) from None
         return value
 
     def bool(self, key: str, default: bool = False) -> bool:
@@ -63,10 +63,10 @@ class Fields:
         value = self._get(key, (int, float), default)
         if isinstance(value, float):
             if not value.is_integer():
-                raise Unprocessable(PARSE_ERROR)
+                raise Unprocessable(PARSE_ERROR) from None
             value = int(value)
         if abs(value) > 2**63 - 1:
-            raise Unprocessable(PARSE_ERROR)
+            raise Unprocessable(PARSE_ERROR) from None
         return value
 
     def float(self, key: str, default: float = 0.0) -> float:
@@ -81,29 +81,43 @@ class Fields:
     def str_list(self, key: str) -> list[str]:
         value = self._get(key, (list,), [])
         if not all(isinstance(v, str) for v in value):
-            raise Unprocessable(PARSE_ERROR)
+            raise Unprocessable(PARSE_ERROR) from None
         return value
 
     def str_map(self, key: str) -> dict[str, str]:
         value = self._get(key, (dict,), {})
         if not all(isinstance(v, str) for v in value.values()):
-            raise Unprocessable(PARSE_ERROR)
+            raise Unprocessable(PARSE_ERROR) from None
         return value
 
 
 class Errors:
-    """Collects ozzo-validation errors: ``validation failed: a: msg; b: msg.``"""
+    """Collects ozzo-validation errors: ``validation failed: a: msg; b: msg.``
+
+    A nested struct's errors (``add`` with an ``Errors``) print as ozzo does:
+    ``hostnames: (manage: cannot be blank; storage: cannot be blank.)``.
+    """
 
     def __init__(self) -> None:
-        self.items: dict[str, str] = {}
+        self.items: dict[str, "str | Errors"] = {}
 
-    def add(self, field: str, message: str) -> None:
+    def add(self, field: str, message: "str | Errors") -> None:
+        if isinstance(message, Errors) and not message.items:
+            return
         self.items.setdefault(field, message)
+
+    def text(self) -> str:
+        return "; ".join(f"{k}: ({v.text()})" if isinstance(v, Errors) else f"{k}: {v}"
+                         for k, v in sorted(self.items.items())) + "."
 
     def raise_if_any(self) -> None:
         if self.items:
-            text = "; ".join(f"{k}: {v}" for k, v in sorted(self.items.items()))
-            raise BadRequest(f"validation failed: {text}.")
+            raise BadRequest(f"validation failed: {self.text()}")
+
+
+def go_list(values: list[str]) -> str:
+    """A string slice as Go's ``%v`` prints it: ``[a b]``."""
+    return "[" + " ".join(values) + "]"
 
 
 def is_host(value: str) -> bool:
@@ -128,13 +142,21 @@ def check_id(errors: Errors, field: str, value: str, required: bool = True) -> N
 
 
 def check_tags(errors: Errors, tags: dict[str, str], field: str = "tags") -> None:
+    """heketi ``ValidateTags`` texts; pyketi also refuses line breaks/NUL in values."""
     if len(tags) > 32:
-        errors.add(field, "the length must be no more than 32")
+        errors.add(field, f"too many tags specified ({len(tags)}), up to 32 supported")
         return
     for name, value in tags.items():
-        if not (1 <= len(name) <= 32) or not TAG_NAME_RE.match(name):
-            errors.add(field, f"tag name {name!r} must be 1-32 characters of [a-zA-Z0-9_.-]")
-            return
-        if len(value) > 64 or any(c in value for c in "\n\r\x00"):
-            errors.add(field, f"value of tag {name!r} must be at most 64 characters on one line")
-            return
+        if not name:
+            errors.add(field, "tag names may not be empty")
+        elif len(name) > 32:
+            errors.add(field, f"tag name {name}: the length must be between 1 and 32")
+        elif len(value) > 64:
+            errors.add(field, f"value of tag {name}: the length must be no more than 64")
+        elif not TAG_NAME_RE.match(name):
+            errors.add(field, f"invalid characters in tag name {name}")
+        elif any(c in value for c in "\n\r\x00"):
+            errors.add(field, f"value of tag {name}: must be a single line without NUL")
+        else:
+            continue
+        return

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Device, Node, Operation, Volume
+from pyketi.db.models import Brick, Device, Operation, Volume
 from pyketi.db.session import lock_row
 from pyketi.errors import Conflict
 from pyketi.executors.base import BrickRequest, ExecutorError

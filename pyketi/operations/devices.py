@@ -13,7 +13,7 @@ from pyketi.db.session import lock_row
 from pyketi.errors import BadRequest, Conflict, NotFound
 from pyketi.ids import new_id
 from pyketi.operations import engine
-from pyketi.operations.engine import KindDef, OperationFailed, step
+from pyketi.operations.engine import KindDef, step
 from pyketi.operations.nodes import check_transition
 
 if TYPE_CHECKING:
