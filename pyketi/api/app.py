@@ -27,7 +27,7 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except ApiError as e:
-        return text_error(e.status, e.message, extra_newline=e.message.endswith("\n"))
+        return text_error(e.status, e.message)
     except web.HTTPMethodNotAllowed:
         return web.Response(status=405)
     except web.HTTPNotFound:

@@ -9,7 +9,8 @@ from pyketi.api.context import runtime
 from pyketi.api.render import node_info
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
-from pyketi.api.validation import Errors, Fields, check_id, check_tags, is_host, read_json
+from pyketi.api.validation import (Errors, Fields, check_id, check_tags, go_list, is_host,
+                                   read_json)
 from pyketi.db.models import Node
 from pyketi.errors import NotFound
 from pyketi.operations import nodes
@@ -28,14 +29,13 @@ async def add(request: web.Request) -> web.Response:
     errors = Errors()
     if zone < 1:
         errors.add("zone", "cannot be blank" if zone == 0 else "must be no less than 1")
-    if not manage:
-        errors.add("hostnames", "manage: cannot be blank")
-    elif not all(is_host(h) for h in manage):
-        errors.add("hostnames", f"manage: {manage} is not a valid manage hostname")
-    if not storage:
-        errors.add("hostnames", "storage: cannot be blank")
-    elif not all(is_host(h) for h in storage):
-        errors.add("hostnames", f"storage: {storage} is not a valid storage hostname")
+    hosts = Errors()
+    for kind, names in (("manage", manage), ("storage", storage)):
+        if not names:
+            hosts.add(kind, "cannot be blank")
+        elif not all(is_host(h) for h in names):
+            hosts.add(kind, f"{go_list(names)} is not a valid {kind} hostname")
+    errors.add("hostnames", hosts)
     check_id(errors, "cluster", cluster)
     check_tags(errors, tags)
     errors.raise_if_any()
@@ -66,9 +66,9 @@ async def parse_state(request: web.Request) -> tuple[str, str]:
     if not state:
         errors.add("state", "cannot be blank")
     elif state not in STATES:
-        errors.add("state", "must be a valid value")
+        errors.add("state", f"{state} is not valid state")
     if heal not in ("", "enable", "disable"):
-        errors.add("healcheck", "must be a valid value")
+        errors.add("healcheck", f"{heal} is not valid heal info check")
     errors.raise_if_any()
     return state, heal
 

@@ -26,9 +26,10 @@ def empty_json(status: int = 200) -> web.Response:
     return web.Response(status=status, body=b"", headers={"Content-Type": JSON_CT})
 
 
-def text_error(status: int, message: str, extra_newline: bool = False) -> web.Response:
-    """Go ``http.Error``: text/plain, nosniff, message + newline."""
-    body = message + "\n" + ("\n" if extra_newline else "")
+def text_error(status: int, message: str) -> web.Response:
+    """Go ``http.Error``: text/plain, nosniff, message + newline (a message that already
+    ends with one, like heketi's duplicate-hostname error, gets two)."""
+    body = message + "\n"
     return web.Response(status=status, body=body.encode(), headers={
         "Content-Type": "text/plain; charset=utf-8",
         "X-Content-Type-Options": "nosniff"})

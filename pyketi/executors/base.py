@@ -227,17 +227,14 @@ class Executor(abc.ABC):
         """
         raise ExecutorError(f"{type(self).__name__} does not support replace-brick", host)
 
+    async def brick_replace(self, host: str, volume_name: str, old_brick: tuple[str, str],
+                            new_brick: tuple[str, str]) -> None:
+        """Alias of ``volume_replace_brick`` (the name the operations layer uses)."""
+        await self.volume_replace_brick(host, volume_name, old_brick, new_brick)
+
     async def volume_heal_info(self, host: str, name: str) -> list[HealBrickInfo]:
         """``gluster volume heal <vol> info --xml``."""
         raise ExecutorError(f"{type(self).__name__} does not support heal info", host)
-
-    async def brick_replace(self, host: str, volume_name: str, old_brick: tuple[str, str],
-                            new_brick: tuple[str, str]) -> None:
-        """``gluster volume replace-brick <vol> <old> <new> commit force`` (device remove).
-
-        Bricks are (storage host, brick path).
-        """
-        raise ExecutorError("replace-brick is not supported by this executor")
 
     async def close(self) -> None:
         """Release connections (SSH transports)."""

@@ -114,6 +114,9 @@ class Runtime:
             def claim(s: Session) -> list[Operation]:
                 dead = self._dead_owners(s)
                 stmt = select(Operation)
+                if not self.db.is_sqlite:
+                    # a second cleaner waits here, then sees our claim and skips
+                    stmt = stmt.with_for_update()
                 ops = [op for op in s.execute(stmt).scalars()
                        if (op.owner in dead or op.status == "failed")
                        and (only is None or op.id in only)]
