@@ -1,0 +1,5 @@
+import sys
+
+from pyketi.cli.main import main
+
+sys.exit(main())

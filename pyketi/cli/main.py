@@ -1,0 +1,85 @@
+"""``pyketi-cli``: heketi-cli's command tree, flags and environment.
+
+Errors are printed as ``Error: <message>`` on stderr with exit status 255,
+as heketi-cli does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import pyketi
+from pyketi.cli import cluster, db, device, node, server, topology, volume
+from pyketi.cli.args import Parser, UsageError, add_global_options
+from pyketi.cli.context import CliError, Context, Settings
+from pyketi.cli.topology_file import TopologyFileError
+from pyketi.client import PyketiError
+
+EXIT_ERROR = 255
+EXIT_INTERRUPTED = 130
+DESCRIPTION = """Command line client for pyketi and heketi servers.
+
+Environment: HEKETI_CLI_SERVER, HEKETI_CLI_USER, HEKETI_CLI_KEY (or the
+PYKETI_CLI_* names, which win when both are set); flags win over both.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="pyketi-cli", description=DESCRIPTION,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(handler=None, help_parser=parser)
+    add_global_options(parser, leaf=False)
+    parser.add_argument("-v", "--version", action="store_true", help="print the version")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in (cluster, node, device, volume, topology, db, server):
+        module.register(sub)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args, extras = build_parser().parse_known_args(argv)
+    if extras:
+        # cobra lets a trailing list (tags, ids) continue after a flag:
+        # "settags ID --exact a:b" -- argparse leaves "a:b" over
+        target = getattr(args, "extra_positionals", None)
+        if target is None or any(e.startswith("-") for e in extras):
+            args.help_parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        getattr(args, target).extend(extras)
+    if args.version:
+        print(f"pyketi-cli {pyketi.__version__}")
+        return 0
+    if args.handler is None:
+        args.help_parser.print_help()
+        return 0
+    args.handler(Context(Settings.from_args(args)), args)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except (CliError, PyketiError, TopologyFileError, UsageError) as exc:
+        _flush_stdout()
+        sys.stderr.write(f"Error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _flush_stdout()
+        sys.stderr.write("Error: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped to head): not an error worth a trace
+        sys.stderr.close()
+        return EXIT_ERROR
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
