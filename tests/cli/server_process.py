@@ -1,0 +1,135 @@
+"""A real pyketi server in a subprocess, for end-to-end tests.
+
+``python -m pyketi serve --config FILE`` on a free 127.0.0.1 port with a
+temporary SQLite database; readiness = ``GET /hello`` answers (bounded wait);
+stopped by its PID.  Shared by tests/cli and tests/client, whose conftests
+import the fixtures at the end of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_SECRET = "adminsecret"
+USER_SECRET = "usersecret"
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for child Pythons: the repository on PYTHONPATH, no CLI
+    settings inherited from the developer's shell."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HEKETI_", "PYKETI_"))}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra or {})
+    return env
+
+
+class ServerProcess:
+    def __init__(self, workdir: Path, glusterfs: dict[str, Any] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "server.log"
+        self.config_path = workdir / "pyketi.json"
+        settings: dict[str, Any] = {
+            "executor": "mock",
+            "max_inflight_operations": 8,
+            "disable_background_cleaner": True,
+            "disable_monitor_gluster_nodes": True,
+        }
+        settings.update(glusterfs or {})
+        config = {
+            "port": str(self.port),
+            "jwt": {"admin": {"key": ADMIN_SECRET}, "user": {"key": USER_SECRET}},
+            "glusterfs": settings,
+            "database_url": f"sqlite:///{workdir / 'pyketi.db'}",
+        }
+        self.config_path.write_text(json.dumps(config, indent=2))
+        self._env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pyketi", "serve", "--config", str(self.config_path)],
+            cwd=self.workdir, env=python_env(self._env), stdout=log,
+            stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pyketi server exited with {self.proc.returncode}:\n"
+                                   + self.log_tail())
+            try:
+                with urllib.request.urlopen(self.url + "/hello", timeout=1) as reply:
+                    if reply.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"pyketi server did not answer /hello within "
+                           f"{START_TIMEOUT:.0f}s:\n" + self.log_tail())
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(STOP_TIMEOUT)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """``server_factory(glusterfs={...}, env={...})`` starts a server; all
+    are stopped at teardown."""
+    started: list[ServerProcess] = []
+
+    def start(glusterfs: dict[str, Any] | None = None,
+              env: dict[str, str] | None = None) -> ServerProcess:
+        workdir = tmp_path / f"server{len(started)}"
+        workdir.mkdir()
+        server = ServerProcess(workdir, glusterfs, env)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    """A server with the mock executor and default settings."""
+    return server_factory()
