@@ -4,10 +4,13 @@ work the heketi-cli way."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from clitools import ADMIN_SECRET, Cli
-from server_process import free_port
+from server_process import free_port, python_env
 
 
 def test_unreachable_server(cli):
@@ -85,3 +88,14 @@ def test_help_and_version(cli):
     assert cli.ok("--version").stdout.startswith("pyketi-cli ")
     assert "--expand-size" in cli.ok("volume", "expand", "--help").stdout
     assert "usage: pyketi-cli volume" in cli.ok("volume").stdout
+
+
+def test_console_script_is_the_same_entry_point(server):
+    script = Path(sys.executable).with_name("pyketi-cli")
+    if not script.exists():
+        pytest.skip("pyketi is not installed in this environment (no pyketi-cli script)")
+    env = python_env({"HEKETI_CLI_SERVER": server.url, "HEKETI_CLI_USER": "admin",
+                      "HEKETI_CLI_KEY": ADMIN_SECRET})
+    proc = subprocess.run([str(script), "--json", "cluster", "list"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, '{"clusters":[]}', "")

@@ -186,3 +186,33 @@ def test_topology_info_text_follows_heketi_cli(cli):
                              r"Size \(GiB\):\d+\s+Used \(GiB\):\d+\s+Free \(GiB\):\d+\s+\n\t\t\tBricks:",
                              text)
     assert "\tManagement Hostnames: lab-node1\n\tStorage Hostnames: 192.0.2.11\n" in text
+
+
+def test_failed_nodes_are_reported_the_rest_loads_and_exit_is_255(cli, tmp_path):
+    load_sample(cli, "lab-3node.json")
+    taken = {"manage": ["clash-node"], "storage": ["192.0.2.11"]}  # lab-node1's IP
+    fresh = {"manage": ["fresh-node"], "storage": ["192.0.2.77"]}
+    path = tmp_path / "clash.json"
+    path.write_text(json.dumps({"clusters": [{"nodes": [
+        {"node": {"hostnames": taken, "zone": 1}, "devices": ["/dev/sdb"]},
+        {"node": {"hostnames": fresh, "zone": 1}, "devices": ["/dev/sdb"]}]}]}))
+    result = cli.fails("topology", "load", f"--json={path}")
+    assert re.search(r"^\tCreating node clash-node \.\.\. Unable to create node: "
+                     r"Hostname 192\.0\.2\.11 already used", result.stdout, re.M), result.stdout
+    assert re.search(r"^\tCreating node fresh-node \.\.\. ID: [0-9a-f]{32}\n"
+                     r"\t\tAdding device /dev/sdb \.\.\. OK$", result.stdout, re.M)
+    assert result.stderr.startswith("Error: 1 of 3 nodes and devices could not be added; "
+                                    "first: node clash-node: Hostname 192.0.2.11 already used")
+
+
+def test_a_cluster_left_empty_by_failures_is_removed(cli, tmp_path):
+    load_sample(cli, "lab-3node.json")
+    clusters_before = cli.json("cluster", "list")
+    path = tmp_path / "only-clash.json"
+    path.write_text(json.dumps({"clusters": [{"nodes": [
+        {"node": {"hostnames": {"manage": ["clash-node"], "storage": ["192.0.2.12"]},
+                  "zone": 1}}]}]}))
+    result = cli.fails("topology", "load", f"--json={path}")
+    assert result.stdout.startswith("Creating cluster ... ID: ")
+    assert "Unable to create node" in result.stdout
+    assert cli.json("cluster", "list") == clusters_before
