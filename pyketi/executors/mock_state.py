@@ -1,0 +1,177 @@
+"""The fake node state behind ``MockExecutor``: what each storage node holds.
+
+No heketi counterpart (heketi's ``executors/mockexec/mock.go`` keeps no
+state); this lets tests check "state on the node" after API calls, and - with
+a state file - after a server process was killed.
+
+Shape (JSON-serialisable, see ``MockState.snapshot``)::
+
+    {"version": 1,
+     "hosts": {<manage host>: {
+         "vgs":     {<device id>: {"device": "/dev/sdb", "total_kib": N, "extent_kib": 4096}},
+         "pools":   {"vg_<dev>/tp_<id>": {"size_kib": N, "metadata_kib": M}},
+         "bricks":  {<brick path>: {"id", "device_id", "vg", "lv", "tp", "mount",
+                                    "size_kib", "gid", "arbiter", "storage"}},
+         "volumes": {<name>: {"id", "gluster_id", "durability", "replica", "arbiter",
+                              "disperse_data", "disperse_redundancy",
+                              "bricks": ["host:/path", ...], "options": {k: v},
+                              "started": bool}},
+         "peers":   [<storage host probed from here>],
+         "storage": [<storage hostnames seen for this node's bricks>]}}}
+
+A gluster volume is stored under the host its ``volume create`` ran on; it is
+visible from every host of the same trusted pool.  Pools are the connected
+parts of the graph linking a host to its peers, to its own storage names and
+to the brick hosts of its volumes (two heketi clusters never share a node, so
+two clusters may hold volumes of the same name).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+STATE_VERSION = 1
+
+
+def empty_host() -> dict[str, Any]:
+    return {"vgs": {}, "pools": {}, "bricks": {}, "volumes": {}, "peers": [], "storage": []}
+
+
+def brick_host(spec: str) -> str:
+    """Host part of a ``host:/path`` brick spec."""
+    return spec.split(":/", 1)[0]
+
+
+class MockState:
+    """In-memory node state with optional atomic JSON persistence."""
+
+    def __init__(self, state_file: str | os.PathLike[str] | None = None):
+        self.path = Path(state_file) if state_file else None
+        self.data: dict[str, Any] = {"version": STATE_VERSION, "hosts": {}}
+        if self.path is not None and self.path.exists():
+            self.data = self.load(self.path)
+
+    # -- persistence ------------------------------------------------------
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if data.get("version") != STATE_VERSION or not isinstance(data.get("hosts"), dict):
+            raise ValueError(f"{path}: not a pyketi mock state file")
+        for rec in data["hosts"].values():
+            for key, value in empty_host().items():
+                rec.setdefault(key, value)
+        return data
+
+    def save(self) -> None:
+        """Write the state file atomically (temp file in the same dir + os.replace)."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.data, fh, indent=1, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    # -- access -----------------------------------------------------------
+    @property
+    def hosts(self) -> dict[str, dict[str, Any]]:
+        return self.data["hosts"]
+
+    def host(self, name: str) -> dict[str, Any]:
+        return self.hosts.setdefault(name, empty_host())
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy(self.data)
+
+    # -- trusted pools ----------------------------------------------------
+    def _graph(self) -> dict[str, set[str]]:
+        adj: dict[str, set[str]] = defaultdict(set)
+
+        def link(a: str, b: str) -> None:
+            adj[a].add(b)
+            adj[b].add(a)
+
+        for name, rec in self.hosts.items():
+            adj[name]  # noqa: B018 - every host is a node
+            for other in rec["peers"] + rec["storage"]:
+                link(name, other)
+            for vol in rec["volumes"].values():
+                for spec in vol["bricks"]:
+                    link(name, brick_host(spec))
+        return adj
+
+    def pool_of(self, host: str, extra: Iterable[str] = ()) -> set[str]:
+        """Names in the same trusted pool as ``host`` (and ``extra``)."""
+        adj = self._graph()
+        seen: set[str] = set()
+        todo = [host, *extra]
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(adj.get(name, ()))
+        return seen
+
+    def find_volume(self, host: str, name: str,
+                    extra: Iterable[str] = ()) -> tuple[str, dict[str, Any]] | None:
+        """(anchor host, record) of volume ``name`` as seen from ``host``.
+
+        A host linked to nothing yet (a node without bricks, never a prober)
+        sees a volume whose name is unique among all pools.
+        """
+        extra = tuple(extra)
+        scope = self.pool_of(host, extra)
+        found = [(h, rec["volumes"][name]) for h, rec in self.hosts.items()
+                 if h in scope and name in rec["volumes"]]
+        if not found and not self._graph().get(host) and not extra:
+            found = [(h, rec["volumes"][name]) for h, rec in self.hosts.items()
+                     if name in rec["volumes"]]
+            if len(found) > 1:
+                return None
+        return found[0] if found else None
+
+    def pool_volumes(self, scope: set[str]) -> dict[str, dict[str, Any]]:
+        return {name: vol for h, rec in self.hosts.items() if h in scope
+                for name, vol in rec["volumes"].items()}
+
+    def hosts_of_storage(self, storage: str) -> list[str]:
+        """Manage hosts known under ``storage`` (or named so)."""
+        return [h for h, rec in self.hosts.items() if h == storage or storage in rec["storage"]]
+
+    def find_brick(self, spec: str) -> tuple[str, dict[str, Any]] | None:
+        """(manage host, brick record) of a ``host:/path`` brick spec."""
+        storage, path = brick_host(spec), spec[len(brick_host(spec)) + 1:]
+        for h in self.hosts_of_storage(storage):
+            brick = self.hosts[h]["bricks"].get(path)
+            if brick is not None:
+                return h, brick
+        return None
+
+    # -- LVM accounting ---------------------------------------------------
+    @staticmethod
+    def round_up(kib: int, extent: int) -> int:
+        return -(-kib // extent) * extent
+
+    def vg_used(self, host: str, vg: str) -> int:
+        """KiB allocated in ``vg``: thin pools plus their metadata, in whole extents."""
+        rec = self.host(host)
+        device_id = vg[len("vg_"):]
+        extent = rec["vgs"].get(device_id, {}).get("extent_kib", 4096)
+        return sum(self.round_up(p["size_kib"], extent) + self.round_up(p["metadata_kib"], extent)
+                   for key, p in rec["pools"].items() if key.split("/", 1)[0] == vg)

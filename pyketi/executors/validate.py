@@ -1,0 +1,134 @@
+"""Checks on every value that reaches a node command.
+
+heketi validates API requests (``pkg/glusterfs/api/types.go``) but then formats
+values into shell strings (``executors/cmdexec/*.go``); volume options are not
+validated at all (CVE-2017-15103 lineage).  pyketi builds argv lists instead of
+shell strings *and* re-checks here, at the last step before a node, so a bug in
+an upper layer cannot turn into a command on a storage node.
+
+Every check raises ``ExecutorError`` with a message naming the bad value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pyketi.executors.base import ExecutorError
+
+VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")          # api/types.go
+DEVICE_PATH_RE = re.compile(r"^/[a-zA-Z0-9_.:/-]+$")       # api/types.go
+ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_.-]+$")
+LV_NAME_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.+-]*$")
+LVM_SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[bBsSkKmMgGtTpPeE]?$")
+MOUNT_OPTS_RE = re.compile(r"^[a-zA-Z0-9_.,=:+@/-]+$")
+WRAPPER_TOKEN_RE = re.compile(r"^[a-zA-Z0-9_.,=:+@/-]+$")
+WORD_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+# govalidator IsDNSName (used by ozzo-validation is.Host in heketi)
+_DNS_RE = re.compile(r"^([a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$")
+_FORBIDDEN_CHARS = ("\n", "\r", "\x00")
+
+
+def _fail(what: str, value: object) -> ExecutorError:
+    return ExecutorError(f"invalid {what}: {value!r}")
+
+
+def _match(regex: re.Pattern[str], value: object, what: str) -> str:
+    if not isinstance(value, str) or not regex.fullmatch(value):
+        raise _fail(what, value)
+    return value
+
+
+def check_volume_name(name: object) -> str:
+    return _match(VOLUME_NAME_RE, name, "volume name")
+
+
+def check_device_path(path: object) -> str:
+    return _match(DEVICE_PATH_RE, path, "device path")
+
+
+def check_path(path: object, what: str = "path") -> str:
+    """Absolute path of ``[a-zA-Z0-9_.:/-]`` without ``..`` components."""
+    _match(DEVICE_PATH_RE, path, what)
+    assert isinstance(path, str)
+    if ".." in path.split("/"):
+        raise _fail(what, path)
+    return path
+
+
+def check_id(value: object, what: str = "id") -> str:
+    return _match(ID_RE, value, what)
+
+
+def check_lv_name(value: object) -> str:
+    return _match(LV_NAME_RE, value, "logical volume name")
+
+
+def check_lvm_size(value: object, what: str = "size") -> str:
+    return _match(LVM_SIZE_RE, value, what)
+
+
+def check_mount_options(value: object) -> str:
+    return _match(MOUNT_OPTS_RE, value, "mount options")
+
+
+def check_wrapper_token(value: object) -> str:
+    return _match(WRAPPER_TOKEN_RE, value, "lvm_wrapper")
+
+
+def check_word(value: object, what: str) -> str:
+    return _match(WORD_RE, value, what)
+
+
+def check_int(value: object, what: str, minimum: int = 0,
+              maximum: int | None = None) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum \
+            or (maximum is not None and value > maximum):
+        raise _fail(what, value)
+    return value
+
+
+def check_host(host: object, what: str = "hostname") -> str:
+    """A host name or IP address (heketi ``is.Host``); never starts with '-'."""
+    if not isinstance(host, str) or not host or len(host) > 253:
+        raise _fail(what, host)
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if not _DNS_RE.fullmatch(host):
+        raise _fail(what, host)
+    return host
+
+
+def check_brick(host: object, path: object) -> str:
+    """A gluster brick spec ``<host>:<path>``."""
+    return f"{check_host(host, 'brick host')}:{check_path(path, 'brick path')}"
+
+
+def check_text(value: object, what: str) -> str:
+    """Free text that becomes exactly one argv token: no newline or NUL."""
+    if not isinstance(value, str) or any(c in value for c in _FORBIDDEN_CHARS):
+        raise _fail(what, value)
+    return value
+
+
+def parse_volume_option(option: object) -> tuple[str, str] | None:
+    """Split a stored volume option ``"<key> <value>"``.
+
+    Returns ``None`` for a blank entry (heketi skips ``""``, the artefact of
+    empty pre/post request options).  Leading/trailing blanks are dropped as
+    the shell did for heketi (spec §11.6); the value - everything after the
+    first run of blanks - becomes ONE argv token, whatever it contains.
+    """
+    text = check_text(option, "volume option")
+    text = text.strip(" \t")
+    if not text:
+        return None
+    parts = re.split(r"[ \t]+", text, maxsplit=1)
+    if len(parts) != 2 or not OPTION_KEY_RE.fullmatch(parts[0]):
+        raise ExecutorError(f"invalid volume option {option!r}: expected '<key> <value>' "
+                            "with a key of [a-zA-Z0-9_.-]")
+    return parts[0], parts[1]
