@@ -4,6 +4,7 @@ pools and take no device space) and the block-hosting restriction change."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -19,6 +20,8 @@ from pyketi.operations.steps import _destroy_volume
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
+
+CLONE_PATH = re.compile(r"^/(?:var/)?run/gluster/snaps/([0-9a-f]+)/brick(\d+)/brick$")
 
 
 async def _clone(rt: "Runtime", args: dict) -> dict:
@@ -80,13 +83,20 @@ def finalize(s: Session, op: Operation, results: dict) -> str:
             brick.path = name.split(":", 1)[1]
     for brick in bricks:
         brick.pending_op = None
-        brick.lvm_lv = brick.path.rstrip("/").split("/")[-2] if brick.path.count("/") > 2 else ""
+        brick.lvm_lv = clone_lv_name(brick.path)
     clone.pending_op = None
     clone.busy_op = None
     source = s.get(Volume, data["volume_id"])
     if source is not None:
         source.busy_op = None
     return clone.id
+
+
+def clone_lv_name(path: str) -> str:
+    """LV of a gluster snapshot-clone brick (spec §5.5): ``/run/gluster/snaps/<hex>/brick<N>/brick``
+    lives on LV ``<hex>_<N-1>``."""
+    m = CLONE_PATH.match(path)
+    return f"{m.group(1)}_{int(m.group(2)) - 1}" if m else ""
 
 
 def rollback(s: Session, op: Operation, _results: dict) -> None:

@@ -75,3 +75,23 @@ async def test_expand_and_delete_of_one_volume_do_not_interleave(make_api, db_ur
     assert (await api.get(f"/volumes/{vid}")).status == 404
     dump = (await api.get("/db/dump")).json()
     assert dump["brickentries"] == {} and dump["volumeentries"] == {}
+
+
+async def test_clone_then_delete_both_leaves_no_lv_behind(make_api, db_url):
+    ex = MockExecutor(strict=True)
+    api = await make_api(db_url, executor=ex)
+    await api.topology(nodes=3, devices=1)
+    vol = await api.volume(2)
+    clone = await api.done(await api.post(f"/volumes/{vol['id']}/clone", {"name": "copy1"}))
+    assert clone["name"] == "copy1" and len(clone["bricks"]) == 3
+    assert all(b["path"].startswith("/run/gluster/snaps/") for b in clone["bricks"])
+    # the database knows each clone brick's LV by the name the node gave it
+    on_nodes = {path: brick["lv"] for node in ex.state()["hosts"].values()
+                for path, brick in node["bricks"].items()}
+    dump = (await api.get("/db/dump")).json()["brickentries"]
+    for b in clone["bricks"]:
+        assert dump[b["id"]]["LvmLv"] == on_nodes[b["path"]] != ""
+    assert await api.done(await api.delete(f"/volumes/{clone['id']}")) is None
+    assert await api.done(await api.delete(f"/volumes/{vol['id']}")) is None
+    for host, node in ex.state()["hosts"].items():
+        assert node["bricks"] == {} and node["pools"] == {} and node["volumes"] == {}, host
