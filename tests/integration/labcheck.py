@@ -1,0 +1,32 @@
+"""What a node has that pyketi/heketi may leave behind (for "nothing left" checks)."""
+
+from __future__ import annotations
+
+# One ssh call per node; sections separated by markers.
+_PROBE = r"""
+echo '##lvs'; lvs --noheadings -o vg_name,lv_name 2>/dev/null
+echo '##vgs'; vgs --noheadings -o vg_name 2>/dev/null
+echo '##pvs'; pvs --noheadings -o pv_name 2>/dev/null
+echo '##mounts'; grep -E ' (/var/lib/heketi|/mnt/pyketi)' /proc/mounts
+echo '##fstab'; grep -E 'heketi|brick_' /etc/fstab
+echo '##dirs'; ls -A /var/lib/heketi/mounts 2>/dev/null
+echo '##volumes'; gluster --mode=script volume list 2>&1 | grep -v '^No volumes present'
+echo '##peers'; gluster --mode=script pool list 2>/dev/null | awk 'NR>1 && $2 != "localhost" {print $2}'
+echo '##end'
+"""
+
+
+def leftovers(lab, node, peers: bool = True) -> dict[str, list[str]]:
+    """Non-empty entries mean something is left on ``node``."""
+    out = lab.ssh(node, _PROBE, check=False, timeout=300).stdout
+    found: dict[str, list[str]] = {}
+    section = None
+    for line in out.splitlines():
+        if line.startswith("##"):
+            section = line[2:]
+            continue
+        if section and section != "end" and line.strip():
+            found.setdefault(section, []).append(line.strip())
+    if not peers:
+        found.pop("peers", None)
+    return found
