@@ -12,9 +12,10 @@ from pyketi.api.context import runtime
 from pyketi.api.nodes import ID
 from pyketi.api.render import load_volume
 from pyketi.api.responses import accepted, json_response
-from pyketi.api.validation import NAME_RE, Errors, Fields, check_id, read_json
+from pyketi.api.validation import NAME_RE, Errors, Fields, read_json
 from pyketi.db.models import Cluster, Volume
 from pyketi.errors import BadRequest, NotFound
+from pyketi.ids import is_valid_id
 from pyketi.operations import volume_clone, volume_create, volume_delete, volume_expand
 from pyketi.placement import Durability, min_volume_size_kib, parse_volume_options
 
@@ -66,8 +67,6 @@ def parse_create(data: object) -> volume_create.VolumeCreate:
         errors.add("size", "must be no less than 1")
     if name and (len(name) > 255 or not NAME_RE.match(name)):
         errors.add("name", "must be in a valid format")
-    for cid in clusters:
-        check_id(errors, "clusters", cid)
     check_options(errors, options)
     errors.raise_if_any()
 
@@ -110,8 +109,10 @@ def _ints(obj: object) -> dict:
 async def create(request: web.Request) -> web.Response:
     rt = runtime(request)
     req = parse_create(await read_json(request))
-    if not req.clusters and not await rt.db.read(_has_clusters):
-        raise BadRequest("No clusters configured")
+    missing = await rt.db.read(lambda s: _missing_cluster(s, req.clusters))
+    if missing is not None:
+        raise BadRequest("No clusters configured" if missing == "" else
+                         f"Cluster id {missing} not found")
     minimum = min_volume_size_kib(
         Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
     if req.size * GIB_KIB < minimum:
@@ -121,8 +122,14 @@ async def create(request: web.Request) -> web.Response:
     return accepted(await volume_create.create(rt, req, auto_gid=auto_gid))
 
 
-def _has_clusters(s: Session) -> bool:
-    return s.execute(select(Cluster.id).limit(1)).first() is not None
+def _missing_cluster(s: Session, requested: list[str]) -> str | None:
+    """heketi's order: no cluster at all → "" ; else the first requested id not found."""
+    if s.execute(select(Cluster.id).limit(1)).first() is None:
+        return ""
+    for cid in requested:
+        if not is_valid_id(cid) or s.get(Cluster, cid) is None:
+            return cid
+    return None
 
 
 async def list_(request: web.Request) -> web.Response:

@@ -126,3 +126,15 @@ async def check_errors(api: Any, method: str, path: str, cases: list[tuple[Any, 
         if got != want:
             problems.append(f"{method} {path} {body!r}: got {got}, want {want}")
     assert not problems, "\n".join(problems)
+
+
+async def topology(api: Any, nodes: int = 3, devices: int = 1, cluster: str | None = None,
+                   first: int = 1) -> dict:
+    """``api.topology`` built concurrently (the first node alone: it has no peer to
+    probe from); same result shape, node ``i`` = ``node<i>.example.com``/``10.99.0.<i>``."""
+    cid = cluster or await api.cluster()
+    node_ids = [await api.node(cid, first)]
+    node_ids += await asyncio.gather(*(api.node(cid, i) for i in range(first + 1, first + nodes)))
+    names = [f"/dev/sd{chr(ord('b') + d)}" for d in range(devices)]
+    device_ids = await asyncio.gather(*(api.device(n, name) for n in node_ids for name in names))
+    return {"cluster": cid, "nodes": node_ids, "devices": list(device_ids)}

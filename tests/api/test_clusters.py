@@ -1,6 +1,7 @@
 """/clusters routes (spec §1.5, §10.2, §11.4)."""
 
-from apihelp import CLUSTER_KEYS, ID_RE, JSON_CT, dump, json_ok, node_body, text_error, unknown_id
+from apihelp import (CLUSTER_KEYS, ID_RE, JSON_CT, dump, json_ok, node_body, text_error, topology,
+                     unknown_id)
 
 
 async def test_create_with_empty_object_defaults_flags_to_false(api):
@@ -61,7 +62,7 @@ async def test_info_upper_case_id_is_another_id(api):
 
 
 async def test_info_lists_nodes_and_volumes_sorted(api):
-    topo = await api.topology(nodes=3, devices=1)
+    topo = await topology(api, nodes=3, devices=1)
     vols = [(await api.volume(1))["id"] for _ in range(3)]
     info = json_ok(await api.get(f"/clusters/{topo['cluster']}"), 200, CLUSTER_KEYS)
     assert info["nodes"] == sorted(topo["nodes"])

@@ -1,7 +1,8 @@
 """/nodes routes (spec §1.6, §1.2, §11.4)."""
 
 from apihelp import (DEVICE_KEYS, ID_RE, NODE_KEYS, accepted, check_errors, dump, failed, json_ok,
-                     node_body, text_error, unknown_id)
+                     node_body, text_error, topology, unknown_id)
+
 from pyketi.executors.mock import MockExecutor
 
 
@@ -36,7 +37,7 @@ async def test_add_node_keeps_extra_hostnames_and_tags(api):
 
 
 async def test_info_lists_devices_sorted_with_bricks(api):
-    topo = await api.topology(nodes=3, devices=2)
+    topo = await topology(api, nodes=3, devices=2)
     vol = await api.volume(1)
     node = json_ok(await api.get(f"/nodes/{topo['nodes'][0]}"), 200, NODE_KEYS)
     ids = [d["id"] for d in node["devices"]]
@@ -118,12 +119,12 @@ async def test_add_duplicate_hostnames(api):
     nid = await api.node(cid, 1)
     before = await dump(api)
     r = await api.post("/nodes", node_body(other, 1))  # same names, other cluster
-    assert (r.status, r.text) == (409, f"Hostname node1.example.com already used by node "
-                                       f"with id {nid}\n\n")  # spec §11.4: two newlines
+    used = f"already used by node with id {nid}\n\n"  # spec §11.4: two newlines
+    assert (r.status, r.text) == (409, f"Hostname node1.example.com {used}")
     body = node_body(cid, 2)
     body["hostnames"]["storage"] = ["10.99.0.1"]
     r = await api.post("/nodes", body)
-    assert (r.status, r.text) == (409, f"Hostname 10.99.0.1 already used by node with id {nid}\n\n")
+    assert (r.status, r.text) == (409, f"Hostname 10.99.0.1 {used}")
     assert await dump(api) == before
 
 
