@@ -67,8 +67,8 @@ def volume_text(volume: m.VolumeInfo) -> str:
         f"Volume Id: {volume['id']}",
         f"Cluster Id: {volume['cluster']}",
         f"Mount: {gluster['device']}",
-        f"Mount Options: backup-volfile-servers="
-        f"{gluster.get('options', {}).get('backup-volfile-servers', '')}",
+        ("Mount Options: backup-volfile-servers="
+         f"{gluster.get('options', {}).get('backup-volfile-servers', '')}"),
         f"Block: {go(volume.get('block', False))}",
         f"Free Size: {block.get('freesize', 0)}",
         f"Reserved Size: {block.get('reservedsize', 0)}",

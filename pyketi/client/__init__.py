@@ -4,4 +4,4 @@ from pyketi.client.api import Client
 from pyketi.client.errors import PyketiError
 from pyketi.client.http import PollPolicy, RetryPolicy
 
-__all__ = ["Client", "PyketiError", "PollPolicy", "RetryPolicy"]
+__all__ = ["Client", "PollPolicy", "PyketiError", "RetryPolicy"]

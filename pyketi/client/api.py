@@ -17,14 +17,21 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from pyketi.client import models as m
-from pyketi.client.http import Observer, PollPolicy, RetryPolicy, Transport
+from pyketi.client.http import (
+    DEFAULT_POLL,
+    DEFAULT_RETRY,
+    Observer,
+    PollPolicy,
+    RetryPolicy,
+    Transport,
+)
 
 
 class Client:
     def __init__(self, server: str, user: str = "", secret: str = "", *,
                  timeout: float = 60.0,
-                 retry: RetryPolicy = RetryPolicy(),
-                 poll: PollPolicy = PollPolicy(),
+                 retry: RetryPolicy = DEFAULT_RETRY,
+                 poll: PollPolicy = DEFAULT_POLL,
                  ssl_context: ssl.SSLContext | None = None,
                  observer: Observer | None = None) -> None:
         self.transport = Transport(server, user, secret, timeout=timeout,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import socket
 import ssl
 import time
 from collections.abc import Callable, Collection
@@ -61,6 +60,10 @@ class PollPolicy:
     timeout: float | None = None
 
 
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_POLL = PollPolicy()
+
+
 @dataclass
 class Reply:
     status: int
@@ -97,8 +100,8 @@ def _shorten(text: str, limit: int = 200) -> str:
 class Transport:
     def __init__(self, server: str, user: str = "", secret: str = "", *,
                  timeout: float = 60.0,
-                 retry: RetryPolicy = RetryPolicy(),
-                 poll: PollPolicy = PollPolicy(),
+                 retry: RetryPolicy = DEFAULT_RETRY,
+                 poll: PollPolicy = DEFAULT_POLL,
                  ssl_context: ssl.SSLContext | None = None,
                  observer: Observer | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -153,7 +156,7 @@ class Transport:
             conn.request(method, full_path, body=data, headers=headers)
             resp = conn.getresponse()
             return Reply(resp.status, resp.reason, resp.headers, resp.read())
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise PyketiError(0, f"timed out after {self.timeout:g}s waiting for "
                                  f"{self.server}") from None
         except ssl.SSLError as exc:

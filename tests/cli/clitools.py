@@ -43,7 +43,7 @@ class Cli:
         child_env = dict(env or {}) if replace_env else {**self.env, **(env or {})}
         proc = subprocess.run([sys.executable, "-m", "pyketi.cli", *args],
                               env=server_process.python_env(child_env),
-                              capture_output=True, text=True, timeout=CLI_TIMEOUT,
+                              capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
                               stdin=subprocess.DEVNULL)
         return CliResult(args, proc.returncode, proc.stdout, proc.stderr)
 

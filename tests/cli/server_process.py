@@ -71,12 +71,11 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
-        log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pyketi", "serve", "--config", str(self.config_path)],
-            cwd=self.workdir, env=python_env(self._env), stdout=log,
-            stderr=subprocess.STDOUT)
-        log.close()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pyketi", "serve", "--config", str(self.config_path)],
+                cwd=self.workdir, env=python_env(self._env), stdout=log,
+                stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

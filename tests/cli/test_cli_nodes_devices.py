@@ -56,7 +56,7 @@ def test_node_and_device_lifecycle(cli):
                            "Storage Hostname: 192.0.2.101\nDevices:\n")
     assert re.search(rf"^Id:{device_id}   Name:/dev/sdb            State:online    "
                      r"Size \(GiB\):\d+\s+Used \(GiB\):0\s+Free \(GiB\):\d+\s+Bricks:0\s*$",
-                     text, re.M), text
+                     text, re.MULTILINE), text
 
     device_text = cli.ok("device", "info", device_id).stdout
     assert device_text.startswith(f"Device Id: {device_id}\nState: online\nSize (GiB): ")

@@ -43,9 +43,9 @@ def test_sample_loads_and_a_second_load_adds_nothing(cli, name):
     assert out.count("\tAllowing block volumes on cluster.") == (1 if expected.get("block", True) else 0)
     for entry in expected["nodes"]:
         host = entry["node"]["hostnames"]["manage"][0]
-        assert re.search(rf"^\tCreating node {host} \.\.\. ID: [0-9a-f]{{32}}$", out, re.M), out
+        assert re.search(rf"^\tCreating node {host} \.\.\. ID: [0-9a-f]{{32}}$", out, re.MULTILINE), out
     n_devices = sum(len(e["devices"]) for e in expected["nodes"])
-    assert len(re.findall(r"^\t\tAdding device /dev/\S+ \.\.\. OK$", out, re.M)) == n_devices
+    assert len(re.findall(r"^\t\tAdding device /dev/\S+ \.\.\. OK$", out, re.MULTILINE)) == n_devices
     assert first.stderr == ""
 
     before = cli.json("topology", "info")
@@ -90,7 +90,7 @@ def test_load_adds_only_what_is_missing(cli, tmp_path):
     assert "Creating cluster" not in out
     assert out.count("Adding device") == 2, out
     assert "\t\tAdding device /dev/sdd ... OK\n" in out
-    assert re.search(r"^\tCreating node lab-node4 \.\.\. ID: [0-9a-f]{32}$", out, re.M)
+    assert re.search(r"^\tCreating node lab-node4 \.\.\. ID: [0-9a-f]{32}$", out, re.MULTILINE)
     topology = cli.json("topology", "info")
     assert len(topology["clusters"]) == 1  # the new node joined the found cluster
     node4 = nodes_by_manage(topology)["lab-node4"]
@@ -133,8 +133,8 @@ def test_malformed_file_is_rejected_with_line_and_column(cli, tmp_path):
     (lambda t: t["clusters"][0]["nodes"][0]["devices"].append("sdz"),
      "clusters[0].nodes[0].devices[2]: 'sdz' is not a valid device path"),
     (lambda t: t["clusters"][0]["nodes"][2]["node"]["hostnames"].update(manage=["lab-node1"]),
-     "clusters[0].nodes[2].node.hostnames.manage[0]: manage hostname 'lab-node1' is "
-     "already used by clusters[0].nodes[0]"),
+     ("clusters[0].nodes[2].node.hostnames.manage[0]: manage hostname 'lab-node1' is "
+      "already used by clusters[0].nodes[0]")),
     (lambda t: t["clusters"][0]["nodes"][0]["node"]["hostnames"].pop("storage"),
      "clusters[0].nodes[0].node.hostnames.storage: is required (a list)"),
     (lambda t: t["clusters"][0]["nodes"][1].update(devices=[{"name": "/dev/sdb", "tags": {"bad tag": "x"}}]),
@@ -198,9 +198,9 @@ def test_failed_nodes_are_reported_the_rest_loads_and_exit_is_255(cli, tmp_path)
         {"node": {"hostnames": fresh, "zone": 1}, "devices": ["/dev/sdb"]}]}]}))
     result = cli.fails("topology", "load", f"--json={path}")
     assert re.search(r"^\tCreating node clash-node \.\.\. Unable to create node: "
-                     r"Hostname 192\.0\.2\.11 already used", result.stdout, re.M), result.stdout
+                     r"Hostname 192\.0\.2\.11 already used", result.stdout, re.MULTILINE), result.stdout
     assert re.search(r"^\tCreating node fresh-node \.\.\. ID: [0-9a-f]{32}\n"
-                     r"\t\tAdding device /dev/sdb \.\.\. OK$", result.stdout, re.M)
+                     r"\t\tAdding device /dev/sdb \.\.\. OK$", result.stdout, re.MULTILINE)
     assert result.stderr.startswith("Error: 1 of 3 nodes and devices could not be added; "
                                     "first: node clash-node: Hostname 192.0.2.11 already used")
 

@@ -23,7 +23,7 @@ server = server_process.server
 
 
 @pytest.fixture
-def client(server) -> Client:  # noqa: F811
+def client(server) -> Client:
     """An admin client for ``server`` with a short 429 backoff."""
     return Client(server.url, "admin", server_process.ADMIN_SECRET, timeout=30.0,
                   retry=RetryPolicy(attempts=20, min_delay=0.1, max_delay=0.3))
