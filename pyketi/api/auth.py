@@ -119,6 +119,6 @@ class Authenticator:
     def authorize(role: str, method: str, path: str) -> None:
         if role == "admin":
             return
-        if any(m == method and p.match(path) for m, p in USER_ROUTES):
+        if any(m == method and p.fullmatch(path) for m, p in USER_ROUTES):
             return
         raise Unauthorized("Administrator access required")
