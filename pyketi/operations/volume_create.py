@@ -94,19 +94,29 @@ def _allocate_gid(s: Session, rt: "Runtime", volume_id: str) -> int:
 
     Explicit gids of other volumes count as taken too.  The ``gids`` primary
     key makes two concurrent builds (in different clusters, which do not lock
-    each other) unable to hand out the same gid: the loser's transaction fails
-    and nothing of it is kept.
+    each other) unable to hand out the same gid: the loser's insert fails in a
+    savepoint and it takes the next free gid instead.
     """
+    from sqlalchemy.exc import IntegrityError
+
     lo, hi = rt.config.gid_min, rt.config.gid_max
-    taken = set(s.execute(select(Gid.gid).where(Gid.gid >= lo, Gid.gid <= hi)).scalars())
-    taken |= set(s.execute(select(Volume.gid).where(Volume.gid >= lo, Volume.gid <= hi))
-                 .scalars())
-    for gid in range(lo, hi + 1):
-        if gid not in taken:
-            s.add(Gid(gid=gid, volume_id=volume_id))
-            s.flush()
+    lost: set[int] = set()
+    while True:
+        taken = set(s.execute(select(Gid.gid).where(Gid.gid >= lo, Gid.gid <= hi)).scalars())
+        taken |= set(s.execute(select(Volume.gid).where(Volume.gid >= lo, Volume.gid <= hi))
+                     .scalars())
+        taken |= lost
+        gid = next((g for g in range(lo, hi + 1) if g not in taken), None)
+        if gid is None:
+            raise ServerError("Failed to allocate new volume: no free gid left in the range "
+                              f"{lo}-{hi}")
+        try:
+            with s.begin_nested():
+                s.add(Gid(gid=gid, volume_id=volume_id))
+                s.flush()
             return gid
-    raise ServerError(f"Failed to allocate new volume: no free gid left in the range {lo}-{hi}")
+        except IntegrityError:
+            lost.add(gid)            # a concurrent build committed it first
 
 
 def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: str,
