@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from pyketi.cli import output
 from pyketi.cli.spinner import Spinner
 from pyketi.client import Client, PollPolicy, RetryPolicy
 
 DEFAULT_SERVER = "http://localhost:8080"
+N = TypeVar("N", int, float)
 
 
 class CliError(Exception):
@@ -32,15 +33,25 @@ def env(name: str) -> str | None:
     return None
 
 
-def _env_float(name: str) -> float | None:
+def _env_number(name: str, kind: type[N]) -> N | None:
     raw = env(name)
     if raw is None or raw == "":
         return None
     try:
-        return float(raw)
+        return kind(raw)
     except ValueError:
-        raise CliError(f"PYKETI_CLI_{name}/HEKETI_CLI_{name} must be a number, "
-                       f"got {raw!r}") from None
+        raise CliError(f"PYKETI_CLI_{name} must be a number, got {raw!r}") from None
+
+
+def _retry_policy() -> RetryPolicy:
+    """429 backoff, tunable by PYKETI_CLI_RETRIES / _RETRY_MIN_DELAY / _RETRY_MAX_DELAY."""
+    default = RetryPolicy()
+    attempts = _env_number("RETRIES", int)
+    min_delay = _env_number("RETRY_MIN_DELAY", float)
+    max_delay = _env_number("RETRY_MAX_DELAY", float)
+    return RetryPolicy(attempts=default.attempts if attempts is None else attempts,
+                       min_delay=default.min_delay if min_delay is None else min_delay,
+                       max_delay=default.max_delay if max_delay is None else max_delay)
 
 
 @dataclass
@@ -87,15 +98,9 @@ class Context:
 
     @cached_property
     def client(self) -> Client:
-        retry = RetryPolicy()
-        min_delay, max_delay = _env_float("RETRY_MIN_DELAY"), _env_float("RETRY_MAX_DELAY")
-        if min_delay is not None or max_delay is not None:
-            retry = RetryPolicy(min_delay=min_delay if min_delay is not None else retry.min_delay,
-                                max_delay=max_delay if max_delay is not None else retry.max_delay)
-        timeout = _env_float("TIMEOUT") or 60.0
         return Client(self.settings.server, self.settings.user, self.settings.secret,
-                      timeout=timeout, retry=retry, poll=PollPolicy(),
-                      ssl_context=self.settings.ssl_context(),
+                      timeout=_env_number("TIMEOUT", float) or 60.0, retry=_retry_policy(),
+                      poll=PollPolicy(), ssl_context=self.settings.ssl_context(),
                       observer=self.spinner.status)
 
     @contextmanager

@@ -99,3 +99,12 @@ def test_console_script_is_the_same_entry_point(server):
     proc = subprocess.run([str(script), "--json", "cluster", "list"], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, '{"clusters":[]}', "")
+
+
+def test_silent_server_times_out_per_pyketi_cli_timeout():
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        result = Cli(url).fails("cluster", "list", env={"PYKETI_CLI_TIMEOUT": "0.5"})
+    assert result.stderr == f"Error: timed out after 0.5s waiting for {url}\n"
