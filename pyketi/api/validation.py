@@ -13,10 +13,11 @@ from pyketi.errors import BadRequest, Unprocessable
 from pyketi.ids import is_valid_id
 
 MAX_BODY = 1024 * 1024
-NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
-DEVICE_RE = re.compile(r"^/[a-zA-Z0-9_.:/-]+$")
-TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]+$")
-_HOST_LABEL = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+# \Z, not $: Python's $ also matches before a trailing newline, Go's does not
+NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+\Z")
+DEVICE_RE = re.compile(r"^/[a-zA-Z0-9_.:/-]+\Z")
+TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]+\Z")
+_HOST_LABEL = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\Z")
 PARSE_ERROR = "request unable to be parsed"
 
 
@@ -31,17 +32,26 @@ async def read_json(request: web.Request, *, optional: bool = False,
     if optional and not raw:
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         if error_status == 400:
             raise BadRequest(f"{PARSE_ERROR}: invalid JSON body") from None
         raise Unprocessable(PARSE_ERROR) from None
 
 
+def _not_json(literal: str) -> Any:
+    raise ValueError(f"{literal} is not JSON")  # Go refuses NaN/Infinity, Python would not
+
+
 class Fields:
-    """Type-checked access to a JSON object (a type mismatch = Go unmarshal error = 422)."""
+    """Type-checked access to a JSON object (a type mismatch = Go unmarshal error = 422).
+
+    ``null`` is an empty object, as Go's ``json.Unmarshal`` into a struct.
+    """
 
     def __init__(self, data: Any):
+        if data is None:
+            data = {}
         if not isinstance(data, dict):
             raise Unprocessable(PARSE_ERROR) from None
         self.data = data
@@ -60,11 +70,7 @@ class Fields:
         return self._get(key, (bool,), default)
 
     def int(self, key: str, default: int = 0) -> int:
-        value = self._get(key, (int, float), default)
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise Unprocessable(PARSE_ERROR) from None
-            value = int(value)
+        value = self._get(key, (int,), default)  # Go: 1.0 or 1e2 is no int
         if abs(value) > 2**63 - 1:
             raise Unprocessable(PARSE_ERROR) from None
         return value
@@ -75,7 +81,7 @@ class Fields:
     def str(self, key: str, default: str = "") -> str:
         return self._get(key, (str,), default)
 
-    def obj(self, key: str) -> "Fields":
+    def obj(self, key: str) -> Fields:
         return Fields(self._get(key, (dict,), {}))
 
     def str_list(self, key: str) -> list[str]:
@@ -99,9 +105,9 @@ class Errors:
     """
 
     def __init__(self) -> None:
-        self.items: dict[str, "str | Errors"] = {}
+        self.items: dict[str, str | Errors] = {}
 
-    def add(self, field: str, message: "str | Errors") -> None:
+    def add(self, field: str, message: str | Errors) -> None:
         if isinstance(message, Errors) and not message.items:
             return
         self.items.setdefault(field, message)

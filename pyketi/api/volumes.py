@@ -20,7 +20,7 @@ from pyketi.operations import volume_clone, volume_create, volume_delete, volume
 from pyketi.placement import Durability, min_volume_size_kib, parse_volume_options
 
 GIB_KIB = 1024 * 1024
-OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_.-]+$")
+OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_.-]+\Z")
 DISPERSE_OK = {(2, 1), (4, 2), (8, 3), (8, 4)}
 
 

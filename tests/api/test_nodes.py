@@ -103,7 +103,7 @@ async def test_add_ip_v6_and_plain_hostnames_are_valid(api):
 
 async def test_add_unparsable(api):
     raws = [b"", b"{", b'{"zone": "1"}', b'{"hostnames": []}', b'{"hostnames": {"manage": "n1"}}',
-            b'{"tags": {"a": 1}}', b'{"zone": 1.5}', b"[]", b"null"]
+            b'{"tags": {"a": 1}}', b'{"zone": 1.5}', b"[]", b"true"]
     await check_errors(api, "POST", "/nodes",
                        [(raw, 422, "request unable to be parsed") for raw in raws])
 
