@@ -15,12 +15,14 @@ def _print(ctx: Context, obj: object) -> None:
 
 def dump(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.wait("Dumping database"):
-        _print(ctx, ctx.client.db_dump())
+        data = ctx.client.db_dump()
+    _print(ctx, data)
 
 
 def check(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.wait("Checking database"):
-        _print(ctx, ctx.client.db_check())
+        data = ctx.client.db_check()
+    _print(ctx, data)
 
 
 def register(sub: object) -> None:

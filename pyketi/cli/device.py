@@ -8,6 +8,7 @@ from pyketi.cli import output, tags
 from pyketi.cli.args import Commands, add_id
 from pyketi.cli.context import CliError, Context
 from pyketi.cli.state import state_handler
+from pyketi.client.models import State, TagChange
 
 HEAL_CHECK_WARNING = (
     "Warning: --expert-option-disable-heal-check skips the self-heal check; "
@@ -42,15 +43,15 @@ def resync(ctx: Context, args: argparse.Namespace) -> None:
     ctx.print(f"Device {args.id} updated\n")
 
 
-def _set_state(ctx: Context, device_id: str, state: str, healcheck: str) -> None:
+def _set_state(ctx: Context, device_id: str, state: State, healcheck: str) -> None:
     if healcheck == "disable":
         ctx.err.write(HEAL_CHECK_WARNING)
-    ctx.client.device_set_state(device_id, state, healcheck=healcheck)  # type: ignore[arg-type]
+    ctx.client.device_set_state(device_id, state, healcheck=healcheck)
 
 
 def _submit_tags(ctx: Context, device_id: str, new: dict[str, str],
-                 change: str) -> dict[str, str]:
-    return ctx.client.device_set_tags(device_id, new, change)  # type: ignore[arg-type]
+                 change: TagChange) -> dict[str, str]:
+    return ctx.client.device_set_tags(device_id, new, change)
 
 
 def register(sub: object) -> None:

@@ -8,6 +8,7 @@ from pyketi.cli import output, tags
 from pyketi.cli.args import Commands, add_id
 from pyketi.cli.context import CliError, Context
 from pyketi.cli.state import state_handler
+from pyketi.client.models import State, TagChange
 
 
 def add(ctx: Context, args: argparse.Namespace) -> None:
@@ -43,12 +44,12 @@ def delete(ctx: Context, args: argparse.Namespace) -> None:
     ctx.print(f"Node {args.id} deleted\n")
 
 
-def _set_state(ctx: Context, node_id: str, state: str, healcheck: str) -> None:
-    ctx.client.node_set_state(node_id, state, healcheck=healcheck)  # type: ignore[arg-type]
+def _set_state(ctx: Context, node_id: str, state: State, healcheck: str) -> None:
+    ctx.client.node_set_state(node_id, state, healcheck=healcheck)
 
 
-def _submit_tags(ctx: Context, node_id: str, new: dict[str, str], change: str) -> dict[str, str]:
-    return ctx.client.node_set_tags(node_id, new, change)  # type: ignore[arg-type]
+def _submit_tags(ctx: Context, node_id: str, new: dict[str, str], change: TagChange) -> dict[str, str]:
+    return ctx.client.node_set_tags(node_id, new, change)
 
 
 def register(sub: object) -> None:

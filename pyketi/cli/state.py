@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 from pyketi.cli.args import Handler
 from pyketi.cli.context import Context
+from pyketi.client.models import State
 
-SetState = Callable[[Context, str, str, str], None]
+SetState = Callable[[Context, str, State, str], None]
 """(ctx, id, state, healcheck) -> None"""
 
 
-def state_handler(what: str, set_state: SetState, state: str, shown: str,
+def state_handler(what: str, set_state: SetState, state: State, shown: str,
                   verb: str) -> Handler:
     """Prints heketi-cli's ``<What> <id> is now <shown>`` on success."""
     def handler(ctx: Context, args: argparse.Namespace) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from pyketi.cli.args import Handler, add_id
+from pyketi.cli.args import Commands, Handler, add_id
 from pyketi.cli.context import CliError, Context
+from pyketi.client.models import TagChange
 
-Submit = Callable[[Context, str, dict[str, str], str], dict[str, str]]
+Submit = Callable[[Context, str, dict[str, str], TagChange], dict[str, str]]
 
 
 def _settags(submit: Submit) -> Handler:
@@ -42,8 +43,8 @@ def _rmtags(submit: Submit) -> Handler:
     return handler
 
 
-def register(group: object, what: str, submit: Submit) -> None:
-    p = group.leaf("settags", _settags(submit), f"Set tags on a {what}",  # type: ignore[attr-defined]
+def register(group: Commands, what: str, submit: Submit) -> None:
+    p = group.leaf("settags", _settags(submit), f"Set tags on a {what}",
                    epilog=f"example:\n  pyketi-cli {what} settags {what.upper()}_ID "
                           "arbiter:required speed:fast")
     add_id(p, what)
@@ -51,7 +52,7 @@ def register(group: object, what: str, submit: Submit) -> None:
     p.set_defaults(extra_positionals="tags")
     p.add_argument("-e", "--exact", action="store_true",
                    help="replace all tags with exactly the given ones")
-    p = group.leaf("rmtags", _rmtags(submit), f"Remove tags from a {what}",  # type: ignore[attr-defined]
+    p = group.leaf("rmtags", _rmtags(submit), f"Remove tags from a {what}",
                    epilog=f"example:\n  pyketi-cli {what} rmtags {what.upper()}_ID speed")
     add_id(p, what)
     p.add_argument("tags", nargs="*", metavar="NAME")

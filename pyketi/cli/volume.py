@@ -65,8 +65,10 @@ def list_(ctx: Context, args: argparse.Namespace) -> None:
     if ctx.json:
         ctx.result(volumes, "")
         return
-    ctx.print("".join(output.volume_list_line(ctx.client.volume_info(v))
-                      for v in volumes["volumes"]))
+    with ctx.wait(f"Reading {len(volumes['volumes'])} volumes"):
+        lines = [output.volume_list_line(ctx.client.volume_info(v))
+                 for v in volumes["volumes"]]
+    ctx.print("".join(lines))
 
 
 def info(ctx: Context, args: argparse.Namespace) -> None:
