@@ -76,6 +76,20 @@ def _executor(lab):
     return CmdExecutor(transport, ExecConfig()), transport
 
 
+class PhaseTimer:
+    """``phase(name)`` records the time, SSH connections and remote calls since the last call."""
+
+    def __init__(self, transport: SshTransport, phases: dict, counters: dict):
+        self.t, self.phases, self.counters = transport, phases, counters
+        self.last = (time.monotonic(), 0, 0)
+
+    def __call__(self, name: str) -> None:
+        now, t = time.monotonic(), self.t
+        self.phases[name] = round(now - self.last[0], 2)
+        self.counters[name] = (t.connections_opened - self.last[1], t.remote_calls - self.last[2])
+        self.last = (now, t.connections_opened, t.remote_calls)
+
+
 def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
     pytest.importorskip("pyketi.executors.cmd")
     nodes = lab.nodes
@@ -92,14 +106,7 @@ def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
 
     async def run():
         ex, t = _executor(lab)
-        last = [time.monotonic(), 0, 0]
-
-        def phase(name):
-            now = time.monotonic()
-            phases[name] = round(now - last[0], 2)
-            counters[name] = (t.connections_opened - last[1], t.remote_calls - last[2])
-            last[:] = [now, t.connections_opened, t.remote_calls]
-
+        phase = PhaseTimer(t, phases, counters)
         try:
             await asyncio.gather(*[ex.glusterd_check(ip) for ip in ips])
             for ip in ips[1:]:
@@ -145,14 +152,7 @@ def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
 
     async def teardown():
         ex, t = _executor(lab)
-        last = [time.monotonic(), 0, 0]
-
-        def phase(name):
-            now = time.monotonic()
-            phases[name] = round(now - last[0], 2)
-            counters[name] = (t.connections_opened - last[1], t.remote_calls - last[2])
-            last[:] = [now, t.connections_opened, t.remote_calls]
-
+        phase = PhaseTimer(t, phases, counters)
         try:
             await ex.volume_destroy(ips[0], vol.name)
             phase("volume destroy")
