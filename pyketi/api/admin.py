@@ -6,8 +6,8 @@ from aiohttp import web
 
 from pyketi.api.context import runtime
 from pyketi.api.responses import json_response
-from pyketi.api.validation import Fields, read_json
-from pyketi.errors import BadRequest
+from pyketi.api.validation import PARSE_ERROR, Fields, read_json
+from pyketi.errors import BadRequest, Unprocessable
 
 STATES = ("normal", "read-only", "local-client")
 
@@ -17,8 +17,11 @@ async def get_state(request: web.Request) -> web.Response:
 
 
 async def set_state(request: web.Request) -> web.Response:
-    body = Fields(await read_json(request, error_status=400))
-    state = body.str("state")
+    data = await read_json(request, error_status=400)
+    try:
+        state = Fields(data).str("state")
+    except Unprocessable:  # heketi: any json.Unmarshal error here is a 400
+        raise BadRequest(f"{PARSE_ERROR}: invalid JSON body") from None
     if state not in STATES:
         raise BadRequest("validation failed: state: "
                          + ("cannot be blank." if not state else "must be a valid value."))
