@@ -97,13 +97,8 @@ class _KnownHosts:
             with open(self.path, "a+", encoding="utf-8") as f:
                 fcntl.flock(f, fcntl.LOCK_EX)
                 try:
-                    f.seek(0)
                     current = paramiko.HostKeys()
-                    for raw in f.read().splitlines():
-                        entry = paramiko.hostkeys.HostKeyEntry.from_line(raw)
-                        if entry is not None:
-                            for hn in entry.hostnames:
-                                current.add(hn, entry.key.get_name(), entry.key)
+                    current.load(self.path)  # skips malformed lines; handles hashed names
                     known = current.get(name)
                     if known:
                         if known.get(key.get_name()) == key:
