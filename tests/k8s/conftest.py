@@ -8,7 +8,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-
 from k8shelp import ADMIN_SECRET, SECRET_NS, USER_SECRET, K8sEnv, add_cluster
 from provisioner import Controller, FakeKube, GlusterfsPlugin
 

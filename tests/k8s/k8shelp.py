@@ -8,9 +8,27 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner import (ANN_CREATED_BY, ANN_GID, ANN_GLUSTER_TYPE, ANN_HEKETI_VOLUME_ID,
-                         ANN_PROVISIONED_BY, GLUSTER_DESC_ANN, HEKETI_ANN, LABEL_PVC, PLUGIN,
-                         PV, PVC, Controller, FakeKube, GlusterfsPlugin, Wire)
+import pytest
+from provisioner import (
+    ANN_CREATED_BY,
+    ANN_GID,
+    ANN_GLUSTER_TYPE,
+    ANN_HEKETI_VOLUME_ID,
+    ANN_PROVISIONED_BY,
+    GLUSTER_DESC_ANN,
+    HEKETI_ANN,
+    LABEL_PVC,
+    PLUGIN,
+    PV,
+    PVC,
+    Controller,
+    FakeKube,
+    GlusterfsPlugin,
+    Wire,
+)
+
+# for tests of HTTP-level behaviour, where the database plays no part: SQLite only
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 SECRET_NS = "kube-system"
 ADMIN_SECRET = "heketi-admin-secret"

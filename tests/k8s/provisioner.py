@@ -116,38 +116,48 @@ def to_float32(value: float) -> float:
         return math.copysign(math.inf, value)
 
 
-def float32_text(value: float) -> str:
-    """Shortest text that reads back as the same float32 (Go ``json`` / ``%v`` of float32)."""
-    if float(value).is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    for digits in range(1, 10):
-        text = f"{value:.{digits}g}"
-        if to_float32(float(text)) == value:
-            return go_float_v(float(text))
-    return go_float_v(value)
+def _digits(value: float, bits: int) -> tuple[str, str, int]:
+    """Shortest decimal digits that read back as ``value`` at ``bits`` precision:
+    (sign, digits, decimal exponent of the first digit)."""
+    text = repr(value)
+    if bits == 32:
+        text = next(t for t in (f"{value:.{p}e}" for p in range(9))
+                    if to_float32(float(t)) == value)
+    sign, digits, exp = Decimal(text).normalize().as_tuple()
+    mantissa = "".join(map(str, digits))
+    return ("-" if sign else ""), mantissa, len(mantissa) + exp - 1
 
 
-def go_float_v(value: float) -> str:
-    """Go's ``%v`` of a float64: shortest digits, exponent form below 1e-4 or from 1e21."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
+def _format(value: float, bits: int, exponent: bool, two_digit_exp: bool) -> str:
     if value == 0:
         return "0"
-    sign, digits, exp = Decimal(repr(value)).normalize().as_tuple()
-    mantissa = "".join(map(str, digits))
-    point = len(mantissa) + exp          # position of the decimal point
-    x = point - 1                        # decimal exponent
-    neg = "-" if sign else ""
-    if x < -4 or x >= 21:
+    neg, mantissa, x = _digits(value, bits)
+    if exponent:
         m = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
-        return f"{neg}{m}e{'+' if x >= 0 else '-'}{abs(x):02d}"
+        e = f"{abs(x):02d}" if two_digit_exp else str(abs(x))
+        return f"{neg}{m}e{'+' if x >= 0 else '-'}{e}"
+    point = x + 1
     if point <= 0:
         return f"{neg}0.{'0' * -point}{mantissa}"
     if point >= len(mantissa):
         return f"{neg}{mantissa}{'0' * (point - len(mantissa))}"
     return f"{neg}{mantissa[:point]}.{mantissa[point:]}"
+
+
+def float32_text(value: float) -> str:
+    """``encoding/json`` of a float32: shortest digits, exponent only below 1e-6 or from 1e21."""
+    return _format(value, 32, value != 0 and not 1e-6 <= abs(value) < 1e21, False)
+
+
+def go_float_v(value: float) -> str:
+    """``fmt``'s ``%v`` of a float64 (``strconv`` 'g', shortest): exponent when the
+    decimal exponent is below -4 or at least 6."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    x = _digits(value, 64)[2] if value else 0
+    return _format(value, 64, x < -4 or x >= 6, True)
 
 
 def go_json_string(s: str) -> str:
@@ -286,7 +296,7 @@ def _convert_volume_param(v: str) -> int:
     return count
 
 
-def parse_class_parameters(params: dict[str, str], kube: "FakeKube | None") -> ProvisionerConfig:
+def parse_class_parameters(params: dict[str, str], kube: FakeKube | None) -> ProvisionerConfig:
     """The plugin's ``parseClassParameters``: keys case-insensitive, errors verbatim."""
     cfg = ProvisionerConfig()
     auth_enabled = True
@@ -412,7 +422,7 @@ def parse_class_parameters(params: dict[str, str], kube: "FakeKube | None") -> P
     return cfg
 
 
-def _parse_secret(namespace: str, name: str, kube: "FakeKube | None") -> str:
+def _parse_secret(namespace: str, name: str, kube: FakeKube | None) -> str:
     """``parseSecret`` + ``volutil.GetSecretForPV``."""
     try:
         if kube is None:
@@ -896,7 +906,7 @@ def volume_id_of(pv: PV) -> str:
     """``getVolumeID``: the annotation, else the path with ``vol_`` trimmed."""
     path = pv.glusterfs["path"]
     return pv.annotations.get(ANN_HEKETI_VOLUME_ID) or (
-        path[len(VOL_PREFIX):] if path.startswith(VOL_PREFIX) else path)
+        path.removeprefix(VOL_PREFIX))
 
 
 class GlusterfsPlugin:

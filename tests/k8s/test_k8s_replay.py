@@ -7,11 +7,22 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from k8shelp import (check_accounting, check_bound, collapse_polls, expected_durability,
-                     node_bricks)
-from provisioner import (ANN_GID, ANN_HEKETI_VOLUME_ID, PVC, parse_class_parameters,
-                         statefulset_claims, volume_create_body)
+from k8shelp import (
+    SQLITE_ONLY,
+    check_accounting,
+    check_bound,
+    collapse_polls,
+    expected_durability,
+    node_bricks,
+)
+from provisioner import (
+    ANN_GID,
+    ANN_HEKETI_VOLUME_ID,
+    PVC,
+    parse_class_parameters,
+    statefulset_claims,
+    volume_create_body,
+)
 
 CREATE_CALLS = [("POST", "/volumes", 202), ("GET", "/queue/<id>", 200),
                 ("GET", "/queue/<id>", 303), ("GET", "/volumes/<id>", 200),
@@ -119,6 +130,7 @@ async def test_provision_expand_delete_replay(k8s):
                for host in env.mock.state()["hosts"].values())
 
 
+@SQLITE_ONLY
 async def test_request_body_is_the_go_clients(k8s):
     """The server gets (and accepts) the exact bytes the plugin's Go client sends."""
     env = await k8s(nodes=3)
@@ -127,11 +139,11 @@ async def test_request_body_is_the_go_clients(k8s):
     cfg = parse_class_parameters(params, env.kube)
     body = volume_create_body(5, "", cfg.cluster_id.split(","), 2000, cfg.volume_type,
                               cfg.volume_options, cfg.thin_pool_snap_factor)
+    cluster = env.topo["cluster"]
     assert body.decode() == (
-        '{"size":5,"clusters":["%s"],"name":"","durability":{"type":"replicate",'
+        f'{{"size":5,"clusters":["{cluster}"],"name":"","durability":{{"type":"replicate",'
         '"replicate":{"replica":3},"disperse":{}},"gid":2000,"glustervolumeoptions":'
-        '["client.ssl off"," server.ssl off"],"snapshot":{"enable":true,"factor":1.1}}'
-        % env.topo["cluster"])
+        '["client.ssl off"," server.ssl off"],"snapshot":{"enable":true,"factor":1.1}}')
     pvc = PVC("web", "5Gi")
     await env.ctl.provision(pvc)
     assert env.plugin.wire[0].sent == body          # what went over the wire
@@ -167,6 +179,7 @@ async def test_statefulset_of_three_replicas(k8s):
     await check_accounting(env)
 
 
+@SQLITE_ONLY
 async def test_unplaceable_claim_fails_with_the_reason_and_leaves_nothing(k8s):
     env = await k8s(nodes=3, devices=1, device_size_gib=10)
     env.user_class("small", gidMin="3000", gidMax="3009")
@@ -191,6 +204,7 @@ async def test_unplaceable_claim_fails_with_the_reason_and_leaves_nothing(k8s):
     assert vol["durability"] == expected_durability("")
 
 
+@SQLITE_ONLY
 async def test_claim_the_server_refuses_fails_with_its_text(k8s):
     """Requests heketi refuses synchronously come back as the claim's event text."""
     env = await k8s(nodes=3)
@@ -237,6 +251,7 @@ async def test_failed_create_on_the_nodes_fails_cleanly(k8s):
     await check_accounting(env)
 
 
+@SQLITE_ONLY
 async def test_delete_of_an_old_pv_without_the_volume_id_annotation(k8s):
     """Older PVs have no heketi-volume-id annotation: the id is the path minus ``vol_``."""
     env = await k8s(nodes=3)

@@ -16,8 +16,7 @@ from urllib.parse import unquote
 
 import jwt
 import pytest
-
-from k8shelp import check_accounting, check_bound
+from k8shelp import SQLITE_ONLY, check_accounting, check_bound
 from provisioner import PVC
 
 DENIED = "Administrator access required\n"
@@ -70,6 +69,7 @@ def user_token(api, method: str, path: str) -> str:
                                   api.rt.config.user_key, algorithm="HS256")
 
 
+@SQLITE_ONLY
 async def test_user_role_is_refused_everywhere_else(api):
     ids = await user_flow_ids(api)
     before = (await api.get("/db/dump")).json()
@@ -83,6 +83,7 @@ async def test_user_role_is_refused_everywhere_else(api):
     assert (await api.get("/admin")).json() == {"state": "normal"}
 
 
+@SQLITE_ONLY
 async def test_user_role_does_the_whole_volume_life_cycle(api):
     ids = await user_flow_ids(api)
     # read-only calls the provisioner makes for Endpoints
@@ -116,7 +117,7 @@ async def test_provisioner_retries_never_leak_volumes(k8s, monkeypatch, rules):
     first attempt binds and exactly one volume exists."""
     env = await k8s(nodes=3)
     if rules == "heketi":
-        import pyketi.api.auth as auth
+        from pyketi.api import auth
         monkeypatch.setattr(auth, "USER_ROUTES", HEKETI_USER_ROUTES)
     params = env.user_class("gluster", gidMin="2000", gidMax="2099")
     pvc = PVC("data", "1Gi", "apps", "gluster")
@@ -142,6 +143,7 @@ async def test_provisioner_retries_never_leak_volumes(k8s, monkeypatch, rules):
     await check_accounting(env)
 
 
+@SQLITE_ONLY
 async def test_endpoints_failure_deletes_the_volume_with_the_user_token(k8s):
     """If the Endpoints cannot be created the plugin deletes the new volume (with
     heketi and a user token that DELETE was refused: one more leak)."""
