@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+PG_RETRIES = 3
+RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
 def normalize_url(url: str) -> str:
@@ -80,9 +84,19 @@ class Database:
                     with Session(bind=conn, expire_on_commit=False) as s:
                         with s.begin():
                             return fn(s)
-        with Session(self.engine, expire_on_commit=False) as s:
-            with s.begin():
-                return fn(s)
+        for attempt in range(1, PG_RETRIES + 1):
+            try:
+                with Session(self.engine, expire_on_commit=False) as s:
+                    with s.begin():
+                        return fn(s)
+            except OperationalError as e:
+                # safety net: the lock order (cluster, volume, devices) should make
+                # deadlocks impossible; if PostgreSQL still picks us as a victim,
+                # the whole transaction is re-run from scratch.
+                if attempt == PG_RETRIES or getattr(e.orig, "sqlstate", "") not in RETRY_SQLSTATES:
+                    raise
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
 
     # -- asynchronous --------------------------------------------------------
     async def read(self, fn: Callable[[Session], T]) -> T:
@@ -102,7 +116,9 @@ class Database:
 
 def lock_row(session: Session, model: Any, key: str) -> Any:
     """Load one row, locked ``FOR UPDATE`` on PostgreSQL (SQLite: writes are serialized)."""
-    stmt = select(model).where(model.id == key)
-    if session.bind is not None and session.get_bind().dialect.name == "postgresql":
+    # populate_existing: an object already in the session (read before the lock)
+    # must be refreshed with the row as it is once we hold the lock
+    stmt = select(model).where(model.id == key).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return session.execute(stmt).scalar_one_or_none()

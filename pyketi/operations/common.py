@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Node, Volume
+from pyketi.db.models import Brick, Cluster, Node, Volume
 from pyketi.db.session import lock_row
 from pyketi.errors import Conflict, NotFound
 
@@ -31,6 +31,11 @@ def volume_bricks(s: Session, volume_id: str) -> list[Brick]:
 def claim_volume(s: Session, volume_id: str, op_id: str) -> Volume:
     """Lock a volume for one operation: 404 if unknown, 409 while another operation
     (including its own create or delete) works on it."""
+    found = s.get(Volume, volume_id)
+    if found is None:
+        raise NotFound()
+    # lock order everywhere: cluster row, then volume row, then devices
+    lock_row(s, Cluster, found.cluster_id)
     volume = lock_row(s, Volume, volume_id)
     if volume is None:
         raise NotFound()

@@ -94,6 +94,7 @@ def _replacement(s: Session, rt: "Runtime", brick: Brick, volume: Volume,
 def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
                 exclude_node: str | None, op_id: str) -> str:
     brick = s.get(Brick, brick_id)
+    placement_db.lock_clusters_of(s, [brick])
     volume = lock_row(s, Volume, brick.volume_id)
     if volume.busy_op is not None or volume.pending_op is not None:
         raise Conflict(f"Volume {volume.id} is busy with another operation; retry later")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Device, Node
+from pyketi.db.models import Brick, Cluster, Device, Node, Volume
+from pyketi.db.session import lock_row
 from pyketi.placement import DeviceCandidate, Placement
 
 
@@ -57,8 +58,21 @@ def apply_placement(s: Session, placement: Placement, volume_id: str, op_id: str
     return bricks
 
 
+def lock_clusters_of(s: Session, bricks: list[Brick]) -> None:
+    """Take the cluster row locks (sorted) before changing device space, so every
+    transaction that touches devices locks in the same order: cluster first."""
+    volume_ids = sorted({b.volume_id for b in bricks})
+    if not volume_ids:
+        return
+    cluster_ids = sorted(set(s.execute(select(Volume.cluster_id)
+                                       .where(Volume.id.in_(volume_ids))).scalars()))
+    for cid in cluster_ids:
+        lock_row(s, Cluster, cid)
+
+
 def release_bricks(s: Session, bricks: list[Brick], reclaimed: set[str] | None = None) -> None:
     """Delete brick rows and give their space back (all, or only ``reclaimed`` ids)."""
+    lock_clusters_of(s, bricks)
     for brick in bricks:
         if reclaimed is None or brick.id in reclaimed:
             device = s.get(Device, brick.device_id)
