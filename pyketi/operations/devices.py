@@ -91,14 +91,9 @@ engine.kind("add-device", KindDef("unknown", "rollback", _finalize_add, _delete_
 
 async def add(rt: "Runtime", node_id: str, name: str, tags: dict, destroy: bool) -> str:
     device_id = new_id()
-
-    async def work(op_id: str | None) -> str:
-        await engine.execute(rt, op_id)
-        return ""
-
-    return await rt.submit(
-        lambda s, _job: build_add(s, rt, node_id, name, tags, destroy, device_id, new_id()),
-        work, throttled=False)
+    return await engine.submit(
+        rt, lambda s: build_add(s, rt, node_id, name, tags, destroy, device_id, new_id()),
+        throttled=False)
 
 
 # -- delete -------------------------------------------------------------------
@@ -134,12 +129,8 @@ engine.kind("delete-device", KindDef("unknown", "forward", _delete_row, _lift))
 
 
 async def delete(rt: "Runtime", device_id: str, force: bool) -> str:
-    async def work(op_id: str | None) -> str:
-        await engine.execute(rt, op_id)
-        return ""
-
-    return await rt.submit(lambda s, _job: build_delete(s, rt, device_id, force, new_id()),
-                           work, throttled=False)
+    return await engine.submit(rt, lambda s: build_delete(s, rt, device_id, force, new_id()),
+                               throttled=False)
 
 
 # -- resync -------------------------------------------------------------------
@@ -177,12 +168,8 @@ engine.kind("resync-device", KindDef("unknown", "rollback", _finalize_resync, _u
 
 
 async def resync(rt: "Runtime", device_id: str) -> str:
-    async def work(op_id: str | None) -> str:
-        await engine.execute(rt, op_id)
-        return ""
-
-    return await rt.submit(lambda s, _job: build_resync(s, rt, device_id, new_id()), work,
-                           throttled=False)
+    return await engine.submit(rt, lambda s: build_resync(s, rt, device_id, new_id()),
+                               throttled=False)
 
 
 # -- state --------------------------------------------------------------------

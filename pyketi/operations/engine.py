@@ -179,6 +179,17 @@ async def recover(rt: "Runtime", op: Operation) -> None:
         raise
 
 
+async def submit(rt: "Runtime", build: Callable[[Session], str],
+                 location: str | Callable[[Any], str] = "", throttled: bool = True) -> str:
+    """Build an operation (synchronously, one transaction) and run it in the
+    background; the job ends at ``location`` (or ``location(result)``)."""
+    async def work(op_id: str | None) -> str:
+        result = await execute(rt, op_id)
+        return location(result) if callable(location) else location
+
+    return await rt.submit(lambda s, _job: build(s), work, throttled=throttled)
+
+
 async def gather_hosts(calls: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:
     """Run one coroutine per host in parallel; raise the first error after all finished."""
     hosts = list(calls)

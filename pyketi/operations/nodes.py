@@ -131,13 +131,8 @@ engine.kind("add-node", KindDef("unknown", "rollback", _finalize_add, _rollback_
 async def add(rt: "Runtime", req: NodeAdd) -> str:
     peer = await glusterd_peer(rt, req)
     node_id = new_id()
-
-    async def work(op_id: str | None) -> str:
-        await engine.execute(rt, op_id)
-        return f"/nodes/{node_id}"
-
-    return await rt.submit(lambda s, _job: build_add(s, rt, req, peer, node_id, new_id()),
-                           work, throttled=False)
+    return await engine.submit(rt, lambda s: build_add(s, rt, req, peer, node_id, new_id()),
+                               f"/nodes/{node_id}", throttled=False)
 
 
 # -- delete -------------------------------------------------------------------
@@ -177,12 +172,8 @@ engine.kind("delete-node", KindDef("unknown", "forward", _finalize_delete, _lift
 
 
 async def delete(rt: "Runtime", node_id: str) -> str:
-    async def work(op_id: str | None) -> str:
-        await engine.execute(rt, op_id)
-        return ""
-
-    return await rt.submit(lambda s, _job: build_delete(s, rt, node_id, new_id()), work,
-                           throttled=False)
+    return await engine.submit(rt, lambda s: build_delete(s, rt, node_id, new_id()),
+                               throttled=False)
 
 
 # -- state --------------------------------------------------------------------

@@ -116,11 +116,8 @@ engine.kind("clone-volume", KindDef("clone-volume", "rollback", finalize, rollba
 
 
 async def clone(rt: "Runtime", volume_id: str, name: str) -> str:
-    async def work(op_id: str | None) -> str:
-        clone_id = await engine.execute(rt, op_id)
-        return f"/volumes/{clone_id}"
-
-    return await rt.submit(lambda s, _job: build(s, rt, volume_id, name, new_id()), work)
+    return await engine.submit(rt, lambda s: build(s, rt, volume_id, name, new_id()),
+                               lambda clone_id: f"/volumes/{clone_id}")
 
 
 async def set_restriction(rt: "Runtime", volume_id: str, restriction: str) -> str:

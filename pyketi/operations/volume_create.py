@@ -16,6 +16,7 @@ from pyketi.db.session import lock_row
 from pyketi.errors import ApiError, BadRequest, ServerError
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
+from pyketi.operations.common import delete_volume_row
 from pyketi.operations.engine import KindDef, OperationFailed
 from pyketi.operations.steps import bricks_by_host, volume_request
 from pyketi.placement import Durability, PlacementError, VolumeSpec, place_volume
@@ -218,11 +219,7 @@ def rollback(s: Session, op: Operation, _results: dict) -> None:
     volume_id = op.spec["data"]["volume_id"]
     placement_db.release_bricks(s, _volume_bricks(s, volume_id))
     s.flush()
-    volume = s.get(Volume, volume_id)
-    if volume is not None:
-        s.delete(volume)
-    for gid in s.execute(select(Gid).where(Gid.volume_id == volume_id)).scalars():
-        s.delete(gid)
+    delete_volume_row(s, volume_id)
 
 
 engine.kind("create-volume", KindDef("create-volume", "rollback", finalize, rollback))

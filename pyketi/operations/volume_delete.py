@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Gid, Operation, Volume
+from pyketi.db.models import Operation, Volume
 from pyketi.errors import Conflict
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
-from pyketi.operations.common import claim_volume, cluster_nodes, manage_hosts, volume_bricks
+from pyketi.operations.common import (claim_volume, cluster_nodes, delete_volume_row,
+                                       manage_hosts, volume_bricks)
 from pyketi.operations.engine import KindDef
 from pyketi.operations.steps import bricks_by_host
 
@@ -59,11 +59,7 @@ def finalize(s: Session, op: Operation, results: dict) -> None:
                     reclaimed.add(brick["id"])
     placement_db.release_bricks(s, volume_bricks(s, volume_id), reclaimed)
     s.flush()
-    volume = s.get(Volume, volume_id)
-    if volume is not None:
-        s.delete(volume)
-    for gid in s.execute(select(Gid).where(Gid.volume_id == volume_id)).scalars():
-        s.delete(gid)
+    delete_volume_row(s, volume_id)
 
 
 def lift_marks(s: Session, op: Operation, _results: dict) -> None:
@@ -80,8 +76,4 @@ engine.kind("delete-volume", KindDef("delete-volume", "forward", finalize, lift_
 
 
 async def delete(rt: "Runtime", volume_id: str) -> str:
-    async def work(op_id: str | None) -> str:
-        await engine.execute(rt, op_id)
-        return ""
-
-    return await rt.submit(lambda s, _job: build(s, rt, volume_id, new_id()), work)
+    return await engine.submit(rt, lambda s: build(s, rt, volume_id, new_id()))

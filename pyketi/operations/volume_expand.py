@@ -87,8 +87,5 @@ engine.kind("expand-volume", KindDef("expand-volume", "rollback", finalize, roll
 
 
 async def expand(rt: "Runtime", volume_id: str, delta: int) -> str:
-    async def work(op_id: str | None) -> str:
-        await engine.execute(rt, op_id)
-        return f"/volumes/{volume_id}"
-
-    return await rt.submit(lambda s, _job: build(s, rt, volume_id, delta, new_id()), work)
+    return await engine.submit(rt, lambda s: build(s, rt, volume_id, delta, new_id()),
+                               f"/volumes/{volume_id}")
