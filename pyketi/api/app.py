@@ -7,6 +7,7 @@ admin-state (maintenance) → heketi router.
 
 from __future__ import annotations
 
+import html
 import logging
 
 from aiohttp import web
@@ -63,9 +64,22 @@ async def admin_state_middleware(request: web.Request, handler):
 
 @web.middleware
 async def strict_slash_middleware(request: web.Request, handler):
-    """gorilla/mux StrictSlash(true): ``/volumes/`` → 301 ``/volumes``."""
-    if len(request.path) > 1 and request.path.endswith("/"):
-        raise web.HTTPMovedPermanently(request.path.rstrip("/"))
+    """gorilla/mux StrictSlash(true): ``/volumes/`` → 301 ``/volumes`` (query kept) when
+    that route takes this method; 405 when it only takes others; else no route (404).
+    Like Go's ``http.Redirect``, a GET gets a small HTML body."""
+    path = request.path
+    if len(path) > 1 and path.endswith("/"):
+        target = path.rstrip("/") or "/"
+        match = await request.app.router.resolve(request.clone(rel_url=target))
+        if isinstance(match.http_exception, web.HTTPMethodNotAllowed):
+            return web.Response(status=405)
+        if match.http_exception is None:
+            location = target + (f"?{request.query_string}" if request.query_string else "")
+            if request.method != "GET":
+                return web.Response(status=301, headers={"Location": location})
+            body = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n\n'
+            return web.Response(status=301, body=body.encode(), headers={
+                "Location": location, "Content-Type": "text/html; charset=utf-8"})
     return await handler(request)
 
 

@@ -92,9 +92,6 @@ async def test_db_dump_of_an_empty_database(api):
         assert entry == {"Key": key, "Value": entry["Value"]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spec §7.1/§7.2: dbattributeentries always holds DB_GENERATION_ID (random 32-hex id of "
-    "the database); pyketi/db/export.py only emits the four DB_*_HAS_* flags"))
 async def test_db_dump_has_a_generation_id(api):
     attrs = (await dump(api))["dbattributeentries"]
     entry = attrs["DB_GENERATION_ID"]
@@ -270,7 +267,7 @@ async def test_metrics_after_creating_a_topology(api):
     bricks_on = {}
     for brick in vol["bricks"]:
         bricks_on[brick["device"]] = bricks_on.get(brick["device"], 0) + 1
-    for node, did in zip(topo["nodes"], topo["devices"]):  # one device per node, in order
+    for node, did in zip(topo["nodes"], topo["devices"], strict=True):  # one device each
         device = json_ok(await api.get(f"/devices/{did}"))
         labels = {"cluster": cid, "hostname": hosts[node][0], "storage_hostname": hosts[node][1],
                   "id": did, "device": "/dev/sdb", "pv_uuid": ""}

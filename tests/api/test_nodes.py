@@ -177,6 +177,8 @@ async def test_pending_node_is_invisible(gated_api):
     accepted(r)
     await executor.reached()
     assert json_ok(await api.get(f"/clusters/{cid}"))["nodes"] == [first]
+    [pending] = set((await dump(api))["nodeentries"]) - {first}
+    text_error(await api.get(f"/nodes/{pending}"), 404, "Id not found")
     poll = await api.get(r.headers["Location"])
     assert (poll.status, poll.headers.get("X-Pending"), poll.text) == (200, "true", "")
     executor.release()

@@ -60,53 +60,46 @@ async def test_create_async_protocol_and_full_info(api):
         assert brick["device"] in topo["devices"] and brick["node"] in topo["nodes"]
 
 
-async def test_missing_durability_means_distribute_only(api):
+NONE = {"type": "none", "replicate": {}, "disperse": {}}
+
+
+async def test_request_defaults(api):
     await topology(api, nodes=3, devices=1)
-    vol = await create(api, {"size": 1})
-    assert vol["durability"] == {"type": "none", "replicate": {}, "disperse": {}}
-    assert len(vol["bricks"]) == 1
+    # (request, echoed durability, number of bricks) - spec §10.5
+    cases = [
+        ({"size": 1}, NONE, 1),  # missing durability: distribute only, not replicate
+        ({"size": 1, "durability": {"type": ""}}, NONE, 1),
+        ({"size": 1, "durability": {"type": "none", "replicate": {"replica": 0}}}, NONE, 1),
+        # replica 0: placed with the default replica 2, echoed as stored (0 = omitted)
+        ({"size": 1, "durability": {"type": "replicate", "replicate": {"replica": 0}}},
+         {"type": "replicate", "replicate": {}, "disperse": {}}, 2),
+        ({"size": 1, "durability": {"type": "replicate"}},
+         {"type": "replicate", "replicate": {}, "disperse": {}}, 2),
+    ]
+    for body, durability, bricks in cases:
+        vol = await create(api, {**body, "block": False, "gid": 0,
+                                 "snapshot": {"enable": False, "factor": 5}})
+        assert vol["durability"] == durability, body
+        assert len(vol["bricks"]) == bricks and len({b["node"] for b in vol["bricks"]}) == bricks
+        assert list(vol) == VOLUME_KEYS  # no block, gid or clusters key
+        assert vol["snapshot"] == {"enable": False, "factor": 1}  # disabled: factor 1
 
 
-async def test_empty_durability_type_means_none(api):
+async def test_durability_is_echoed_as_sent(api):
     await topology(api, nodes=3, devices=1)
-    vol = await create(api, {"size": 1, "durability": {"type": ""}})
-    assert vol["durability"] == {"type": "none", "replicate": {}, "disperse": {}}
-    assert len(vol["bricks"]) == 1
-
-
-async def test_replica_zero_is_echoed_as_zero_but_places_two_bricks(api):
-    await topology(api, nodes=3, devices=1)
-    vol = await create(api, {"size": 1, "durability": {"type": "replicate",
-                                                       "replicate": {"replica": 0}}})
-    assert vol["durability"] == {"type": "replicate", "replicate": {}, "disperse": {}}
-    assert len(vol["bricks"]) == 2 and len({b["node"] for b in vol["bricks"]}) == 2
-
-
-async def test_cli_style_durability_is_echoed_as_sent(api):
-    await topology(api, nodes=3, devices=1)
-    durability = {"type": "replicate", "replicate": {"replica": 3},
-                  "disperse": {"data": 4, "redundancy": 2}}
-    vol = await create(api, {"size": 1, "durability": durability,
+    cli_style = {"type": "replicate", "replicate": {"replica": 3},
+                 "disperse": {"data": 4, "redundancy": 2}}  # heketi-cli sends all three
+    vol = await create(api, {"size": 1, "durability": cli_style,
                              "snapshot": {"enable": True, "factor": 1.5}})
-    assert vol["durability"] == durability
+    assert vol["durability"] == cli_style
     assert list(vol["durability"]["disperse"]) == ["data", "redundancy"]
     assert vol["snapshot"] == {"enable": True, "factor": 1.5}
     assert len(vol["bricks"]) == 3
-
-
-async def test_disperse_volume(api):
-    await topology(api, nodes=3, devices=1)
     vol = await create(api, {"size": 2, "durability": {"type": "disperse",
                                                        "disperse": {"data": 2, "redundancy": 1}}})
     assert vol["durability"] == {"type": "disperse", "replicate": {},
                                  "disperse": {"data": 2, "redundancy": 1}}
     assert len(vol["bricks"]) == 3 and {b["size"] for b in vol["bricks"]} == {GIB}
-
-
-async def test_disabled_snapshot_echoes_factor_one(api):
-    await topology(api, nodes=3, devices=1)
-    vol = await create(api, {"size": 1, "snapshot": {"enable": False, "factor": 5}})
-    assert vol["snapshot"] == {"enable": False, "factor": 1}
 
 
 async def test_name_gid_and_options(api):
@@ -143,12 +136,6 @@ async def test_block_hosting_volume(api):
     assert vol["glustervolumeoptions"] == ["", "group gluster-block", ""]
     assert vol["blockinfo"] == {"freesize": 98, "reservedsize": 2}
     assert list(vol["blockinfo"]) == ["freesize", "reservedsize"]
-
-
-async def test_block_false_is_omitted(api):
-    await topology(api, nodes=3, devices=1)
-    vol = await create(api, {"size": 1, "block": False, "gid": 0})
-    assert "block" not in vol and "gid" not in vol and "clusters" not in vol
 
 
 async def test_clusters_restricts_placement(api):
