@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from pyketi.config import Config
-from pyketi.db.models import Instance, Job, Operation, now
+from pyketi.db.models import Attribute, Instance, Job, Operation, now
 from pyketi.db.session import Database
 from pyketi.errors import Busy
 from pyketi.executors.base import Executor
@@ -50,6 +50,8 @@ class Runtime:
     async def start(self) -> None:
         def register(s: Session) -> None:
             s.add(Instance(id=self.instance_id, hostname=socket.gethostname(), pid=os.getpid()))
+            if s.get(Attribute, "DB_GENERATION_ID") is None:  # heketi: id of this database
+                s.add(Attribute(key="DB_GENERATION_ID", value=new_id()))
         await self.db.write(register)
         loop = asyncio.get_running_loop()
         self._background.append(loop.create_task(self._heartbeat(), name="heartbeat"))
