@@ -49,7 +49,11 @@ def lab():
         if vm.is_up():
             vm.down()
         t0 = time.monotonic()
-        vm.up(LAB_NODES)
+        try:
+            vm.up(LAB_NODES)
+        except BaseException:
+            vm.down()  # never leave VMs behind, whatever failed
+            raise
         vm.timings["up_total"] = time.monotonic() - t0
     try:
         yield vm

@@ -36,6 +36,19 @@ if ip netns list | grep -qw "^$PYKETI_LAB_NETNS"; then
     ip netns del "$PYKETI_LAB_NETNS"
 fi
 
+# On failure after the network/VMs were set up, undo it all (PYKETI_LAB_KEEP_ON_FAILURE=1
+# keeps the VMs for a post-mortem; vmlab-down.sh cleans up later).
+STARTED=0
+on_exit() {
+    local rc=$?
+    if [ $rc -ne 0 ] && [ $STARTED = 1 ] && [ "${PYKETI_LAB_KEEP_ON_FAILURE:-0}" != 1 ]; then
+        lab_log "vmlab-up failed (rc=$rc): bringing the lab down"
+        exec 9>&-
+        "$HERE/vmlab-down.sh" --keep-disks || true
+    fi
+}
+trap on_exit EXIT
+
 T0=$(date +%s.%N)
 "$HERE/vmlab-build.sh"
 for t in qemu-system-x86_64 qemu-img socat ssh; do
@@ -44,6 +57,7 @@ done
 
 # -- network: everything inside the netns; nothing routed out
 lab_guard_route
+STARTED=1
 ip netns add "$PYKETI_LAB_NETNS"
 touch "$PYKETI_LAB_DIR/run/netns.created"
 ip -n "$PYKETI_LAB_NETNS" link set lo up

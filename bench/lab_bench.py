@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Lab benchmark: pyketi on the 3-VM QEMU lab, per API operation:
+wall time, SSH connections opened and remote calls (one per command batch).
+
+The pyketi server (SQLite, ssh executor) runs in-process inside the lab netns
+so the SshTransport counters can be read around every operation; the client
+talks HTTP to it like any other client.
+
+    python bench/lab_bench.py                 # lab up, bench, lab down
+    python bench/lab_bench.py --reuse         # use a lab that is already up, leave it up
+    python bench/lab_bench.py --rounds 3 --json /tmp/lab-bench.json
+
+Numbers go into docs/lab.md ("Measured").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "lab"))
+
+from vmlab import VmLab  # noqa: E402
+
+ADMIN_KEY = "bench-admin-key-0123456789abcdef"
+
+
+async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
+    from aiohttp import web
+
+    import pyketi.operations.registry  # noqa: F401 - registers operations
+    from pyketi.api.app import build_app
+    from pyketi.client.api import Client
+    from pyketi.config import load_config
+    from pyketi.db.migrate import ensure_schema
+    from pyketi.db.session import Database
+    from pyketi.executors.factory import make_executor
+    from pyketi.executors.ssh import SshTransport
+    from pyketi.operations.runtime import Runtime
+
+    port = 18080
+    cfg_path = workdir / "heketi.json"
+    cfg_path.write_text(json.dumps({
+        "port": str(port),
+        "jwt": {"admin": {"key": ADMIN_KEY}, "user": {"key": "bench-user-key-0123456789"}},
+        "glusterfs": {"executor": "ssh", "db": str(workdir / "heketi.db"),
+                      "sshexec": lab.sshexec_config(),
+                      "disable_monitor_gluster_nodes": True,
+                      "disable_background_cleaner": True},
+    }))
+    cfg = load_config(str(cfg_path))
+    db = Database(cfg.database_url)
+    ensure_schema(db.engine, db.url)
+    transports: list[SshTransport] = []
+
+    def factory(section):
+        t = SshTransport.from_config(section)
+        transports.append(t)
+        return t
+
+    executor = make_executor(dict(cfg.glusterfs, executor="ssh"), ssh_transport_factory=factory)
+    rt = Runtime(cfg, db, executor)
+    await rt.start()
+    runner = web.AppRunner(build_app(rt), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    client = Client(f"http://127.0.0.1:{port}", "admin", ADMIN_KEY, timeout=120)
+
+    def counters() -> tuple[int, int]:
+        return (sum(t.connections_opened for t in transports),
+                sum(t.remote_calls for t in transports))
+
+    results: dict[str, list[dict]] = {}
+
+    async def op(label: str, fn, *a, **kw):
+        c0, t0 = counters(), time.monotonic()
+        out = await asyncio.to_thread(fn, *a, **kw)
+        c1 = counters()
+        results.setdefault(label, []).append({
+            "seconds": round(time.monotonic() - t0, 2),
+            "connections": c1[0] - c0[0], "remote_calls": c1[1] - c0[1]})
+        return out
+
+    try:
+        cluster = await op("cluster create", client.cluster_create)
+        nodes = []
+        for i, n in enumerate(lab.nodes):
+            nodes.append(await op("node add", client.node_add, cluster=cluster["id"],
+                                  zone=i + 1, manage=n.ip, storage=n.ip))
+        for n, node in zip(lab.nodes, nodes):
+            for dev in n.devices:
+                await op("device add", client.device_add, node=node["id"], name=dev)
+        for _ in range(rounds):
+            vol = await op("volume create (replica 3, 1 GiB)", client.volume_create,
+                           size=1, durability="replicate", replica=3)
+            await op("volume expand (+1 GiB: 2x3)", client.volume_expand, vol["id"], 1)
+            await op("volume delete (2x3)", client.volume_delete, vol["id"])
+            vol = await op("volume create (replica 3, 1 GiB)", client.volume_create,
+                           size=1, durability="replicate", replica=3)
+            await op("volume delete (1x3)", client.volume_delete, vol["id"])
+        topo = await asyncio.to_thread(client.topology_info)
+        for cl in topo["clusters"]:
+            for nd in cl["nodes"]:
+                for d in nd["devices"]:
+                    await asyncio.to_thread(client.device_set_state, d["id"], "offline")
+                    await asyncio.to_thread(client.device_set_state, d["id"], "failed")
+                    await op("device delete", client.device_delete, d["id"])
+                await asyncio.to_thread(client.node_set_state, nd["id"], "offline")
+                await asyncio.to_thread(client.node_set_state, nd["id"], "failed")
+                await op("node delete", client.node_delete, nd["id"])
+            await op("cluster delete", client.cluster_delete, cl["id"])
+    finally:
+        await runner.cleanup()
+        await rt.stop()
+        await executor.close()
+        db.dispose()
+
+    summary = {}
+    for name, rows in results.items():
+        secs = [r["seconds"] for r in rows]
+        summary[name] = {
+            "n": len(rows),
+            "median_s": round(statistics.median(secs), 1),
+            "min_s": round(min(secs), 1), "max_s": round(max(secs), 1),
+            "connections": [r["connections"] for r in rows],
+            "remote_calls": sorted({r["remote_calls"] for r in rows}),
+        }
+    return {"rounds": rounds, "operations": summary, "raw": results,
+            "connections_total": counters()[0], "remote_calls_total": counters()[1]}
+
+
+def markdown(report: dict) -> str:
+    lines = ["| operation | n | median s (min-max) | SSH connections opened (all n) "
+             "| remote calls per operation |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, s in report["operations"].items():
+        calls = s["remote_calls"]
+        calls_txt = str(calls[0]) if len(calls) == 1 else f"{calls[0]}-{calls[-1]}"
+        lines.append(f"| {name} | {s['n']} | {s['median_s']} ({s['min_s']}-{s['max_s']}) | "
+                     f"{sum(s['connections'])} | {calls_txt} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--reuse", action="store_true", help="use a running lab and leave it up")
+    ap.add_argument("--json", help="write the full report here")
+    a = ap.parse_args()
+    lab = VmLab()
+    reason = lab.unavailable_reason()
+    if reason:
+        print(f"lab unavailable: {reason}", file=sys.stderr)
+        return 2
+    started = False
+    if not (a.reuse and lab.is_up()):
+        t0 = time.monotonic()
+        started = True
+        try:
+            lab.up(3)
+        except BaseException:
+            lab.down()
+            raise
+        print(f"lab up: {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pyketi-lab-bench-") as d:
+            report = lab.run_in_netns(asyncio.run, run_bench(lab, a.rounds, Path(d)),
+                                      timeout=7200)
+    finally:
+        if started and not a.reuse:
+            lab.down()
+    if a.json:
+        Path(a.json).write_text(json.dumps(report, indent=2))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
