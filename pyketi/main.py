@@ -71,13 +71,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from pyketi.db.migrate import current_revision
-
+def _db_config(args: argparse.Namespace) -> Config:
+    """Configuration of the ``db`` subcommands (no auth needed, URL may be overridden)."""
     cfg = load_config(args.config, disable_auth=True)
     if args.database_url:
         cfg.database_url = args.database_url
-    db = _open_db(cfg)
+    return cfg
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from pyketi.db.migrate import current_revision
+
+    db = _open_db(_db_config(args))
     print(f"database at revision {current_revision(db.engine)}")
     db.dispose()
     return 0
@@ -86,10 +91,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_export(args: argparse.Namespace) -> int:
     from pyketi.db.export import dump
 
-    cfg = load_config(args.config, disable_auth=True)
-    if args.database_url:
-        cfg.database_url = args.database_url
-    db = _open_db(cfg)
+    db = _open_db(_db_config(args))
     text = json.dumps(db.read_sync(dump), indent=4) + "\n"
     db.dispose()
     if args.jsonfile == "-":
@@ -106,9 +108,7 @@ def cmd_db_export(args: argparse.Namespace) -> int:
 def cmd_db_import(args: argparse.Namespace) -> int:
     from pyketi.db.export import ImportError_, load
 
-    cfg = load_config(args.config, disable_auth=True)
-    if args.database_url:
-        cfg.database_url = args.database_url
+    cfg = _db_config(args)
     try:
         data = json.loads(Path(args.jsonfile).read_text())
     except (OSError, ValueError) as e:
