@@ -5,6 +5,7 @@ cannot be made (each must fail with the reason and leave nothing behind)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from k8shelp import (
@@ -49,12 +50,14 @@ async def test_provision_expand_delete_replay(k8s):
     admin = env.admin_class("gluster-ec", volumetype="disperse:2:1", customepnameprefix="gfs")
     distribute = env.user_class("gluster-none", volumetype="none", gidMin="41000",
                                 gidMax="41000")
+    two = env.user_class("gluster-r2", volumetype="replicate:2", gidMin="42000", gidMax="42009")
 
     claims = [  # (claim, its class parameters, GiB after rounding, gid range, name prefix)
         (PVC("data", "1Gi", "apps", "gluster-user"), user, 1, (40000, 40099), "k8s"),
         (PVC("logs", "1500Mi", "apps", "gluster-user"), user, 2, (40000, 40099), "k8s"),
         (PVC("cache", "3G", "db", "gluster-ec"), admin, 3, (2000, 2**31 - 1), ""),
         (PVC("scratch", "1", "db", "gluster-none"), distribute, 1, (41000, 41000), ""),
+        (PVC("pair", "1Gi", "db", "gluster-r2"), two, 1, (42000, 42009), ""),
     ]
     volumes = {}
     for pvc, params, size, gids, prefix in claims:
@@ -88,6 +91,7 @@ async def test_provision_expand_delete_replay(k8s):
     assert len(volumes["cache"]["bricks"]) == 3            # one 2+1 disperse set
     assert len(volumes["scratch"]["bricks"]) == 1          # distribute only
     assert len(volumes["data"]["bricks"]) == 3
+    assert len(volumes["pair"]["bricks"]) == 2             # replicate:2
     assert sorted(await env.volume_ids()) == sorted(v["id"] for v in volumes.values())
     await check_accounting(env)
 
@@ -270,3 +274,28 @@ async def test_delete_of_an_old_pv_without_the_volume_id_annotation(k8s):
 def test_size_rounding(storage, gib):
     from provisioner import round_up_to_gib_int
     assert round_up_to_gib_int(storage) == gib
+
+
+@SQLITE_ONLY
+async def test_storage_hostnames_must_be_ips(k8s):
+    """Endpoints take IPs only: with a storage host name the claim fails with the
+    API server's reason and the plugin deletes the volume it just made."""
+    env = await k8s(nodes=0)
+    cluster = await env.api.cluster()
+    for i in range(1, 4):
+        body = {"zone": 1, "cluster": cluster, "hostnames": {
+            "manage": [f"node{i}.example.com"], "storage": [f"storage{i}.example.com"]}}
+        node = await env.api.done(await env.api.post("/nodes", body))
+        await env.api.device(node["id"])
+    env.user_class("g")
+    pvc = PVC("data", "1Gi", "apps", "g")
+    assert await env.ctl.provision_until_bound(pvc, attempts=1) is None
+    ((kind, text),) = pvc.events
+    assert kind == "ProvisioningFailed"
+    assert text.startswith(f"failed to create volume: failed to create endpoint/service apps/"
+                           f"glusterfs-dynamic-{pvc.uid}: failed to create endpoint: "), text
+    assert re.search(r'Invalid value: "storage[123]\.example\.com": must be a valid IP '
+                     r"address", text), text
+    assert [w.method for w in env.plugin.wire if w.method == "DELETE"] == ["DELETE"]
+    assert await env.volume_ids() == []
+    await check_accounting(env)
