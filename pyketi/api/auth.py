@@ -58,7 +58,7 @@ class Authenticator:
         """Return the role (``admin``/``user``) or raise an ApiError."""
         if not header:
             raise Unauthorized("Required authorization token not found")
-        parts = header.split()
+        parts = header.strip().split(" ")  # go-jwt-middleware: single spaces only
         if len(parts) != 2 or parts[0].lower() != "bearer":
             raise BadRequest("Authorization header format must be Bearer {token}")
         token = parts[1]
