@@ -97,7 +97,7 @@ class Authenticator:
                 from None
         except jwt.PyJWTError as e:
             raise invalid(str(e)) from None
-        now = time.time()
+        now = int(time.time())  # heketi compares whole Unix seconds (jwt.TimeFunc().Unix())
         exp = claims.get("exp", 0)
         if not isinstance(exp, (int, float)) or isinstance(exp, bool):
             raise invalid("exp claim must be a number")
