@@ -127,7 +127,7 @@ for i in $(seq 1 "$N"); do
         -fw_cfg "name=opt/pyketi/config,file=$d/fwcfg-config" \
         -fw_cfg "name=opt/pyketi/hostkey,file=$d/ssh_host_ed25519_key" \
         -fw_cfg "name=opt/pyketi/authkeys,file=$d/fwcfg-authkeys" \
-        -pidfile "$d/qemu.pid" -daemonize
+        -pidfile "$d/qemu.pid" -daemonize 9>&-   # the daemon must not inherit the lab lock
     lab_qemu_pid "$i" >/dev/null || lab_die "qemu for node$i did not start"
 done
 T1=$(date +%s.%N)
