@@ -233,32 +233,45 @@ async def test_multi_cluster_allocation_error_layout(api):
     assert lines[2].startswith(f"Cluster {ids[1]}: No space")
 
 
-NO_SPACE_DETAIL = ("pyketi appends placement details to heketi's 'No space' text (spec §1.8 "
-                   "'Failed to allocate new volume: No space', §11.3 'Cluster <id>: No space'); "
-                   "the text comes from pyketi/placement + pyketi/operations")
+# heketi answers a bare "No space" (spec §1.8, §11.3).  pyketi keeps that prefix and says
+# why after it (issue: "No space" errors came with free space and no reason).
 
-
-@pytest.mark.xfail(reason=NO_SPACE_DETAIL, strict=True)
-async def test_no_space_text_is_exactly_heketis(api):
+async def test_no_space_keeps_heketis_prefix_and_says_why(api):
     await topology(api, nodes=3, devices=1)
-    text_error(await api.post("/volumes", {"size": 10000, "durability": R3}), 500,
-               "Failed to allocate new volume: No space")
+    r = await api.post("/volumes", {"size": 10000, "durability": R3})
+    assert r.status == 500
+    assert r.text == ("Failed to allocate new volume: No space: largest free device has "
+                      "500 GiB but each of 3 bricks needs 1.2 TiB (tried splitting into up to "
+                      "8 brick sets; maximum number of bricks (32) reached)\n"), r.text
 
 
-@pytest.mark.xfail(reason=NO_SPACE_DETAIL, strict=True)
-async def test_expand_no_space_text_is_exactly_heketis(api):
+async def test_expand_no_space_keeps_heketis_prefix_and_says_why(api):
     await topology(api, nodes=3, devices=1)
     vol = await api.volume(1)
-    text_error(await api.post(f"/volumes/{vol['id']}/expand", {"expand_size": 100000}), 500,
-               "Failed to allocate volume expansion: No space")
+    r = await api.post(f"/volumes/{vol['id']}/expand", {"expand_size": 100000})
+    assert r.status == 500
+    assert r.text == ("Failed to allocate volume expansion: No space: maximum number of bricks "
+                      "(32) reached: the volume already has 3 bricks and needs 96 more\n"), r.text
 
 
-@pytest.mark.xfail(reason=NO_SPACE_DETAIL, strict=True)
-async def test_multi_cluster_no_space_text_is_exactly_heketis(api):
+async def test_zone_reason_is_given_in_plain_words(api):
+    await api.topology(nodes=3, devices=1, zones=2)
+    r = await api.post("/volumes", {"size": 1, "durability": R3, "glustervolumeoptions":
+                                    ["user.heketi.zone-checking strict"]})
+    assert r.status == 500
+    assert r.text == ("Failed to allocate new volume: No space: zone checking is strict and "
+                      "replica 3 needs 3 zones, cluster has 2\n"), r.text
+
+
+async def test_multi_cluster_no_space_lists_each_cluster_with_its_reason(api):
     ids = await two_small_clusters(api)
-    text_error(await api.post("/volumes", {"size": 1000}), 500,
-               "Failed to allocate new volume: Unable to create volume on any cluster:\n"
-               f"Cluster {ids[0]}: No space\nCluster {ids[1]}: No space")
+    r = await api.post("/volumes", {"size": 1000})
+    assert r.status == 500
+    lines = r.text.split("\n")
+    assert lines[0] == "Failed to allocate new volume: Unable to create volume on any cluster:"
+    for line, cid in zip(lines[1:3], ids):
+        assert line.startswith(f"Cluster {cid}: No space: "), line
+        assert "largest free device has" in line
 
 
 async def test_list(api):
