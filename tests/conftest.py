@@ -107,6 +107,7 @@ class Reply:
     status: int
     headers: Any
     text: str
+    body: bytes = b""
 
     def json(self) -> Any:
         import json
@@ -132,7 +133,8 @@ class Api:
             data = json.dumps(body).encode()
         async with self.client.request(method, path, data=data, headers=hdrs,
                                        allow_redirects=False) as r:
-            return Reply(r.status, r.headers, await r.text())
+            body = await r.read()
+            return Reply(r.status, r.headers, body.decode("utf-8", "replace"), body)
 
     async def get(self, path: str, **kw) -> Reply:
         return await self.request("GET", path, **kw)

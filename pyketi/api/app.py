@@ -12,8 +12,8 @@ import logging
 
 from aiohttp import web
 
-from pyketi.api import (admin, clusters, context, dbroutes, devices, metrics, nodes,
-                        operations, queue, volumes)
+from pyketi.api import (admin, bricks, clusters, context, dbroutes, devices, internal,
+                        metrics, nodes, operations, queue, volumes)
 from pyketi.api.auth import Authenticator
 from pyketi.api.responses import text_error
 from pyketi.errors import ApiError
@@ -96,9 +96,11 @@ def build_app(rt: Runtime) -> web.Application:
     middlewares += [admin_state_middleware, strict_slash_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=1024 * 1024)
     app[context.RUNTIME] = rt
+    if internal.LOGGER.level == logging.NOTSET:
+        internal.LOGGER.setLevel(logging.INFO)  # heketi's logger starts at info
     app[metrics.REGISTRY] = metrics.make_registry(rt)
     app.router.add_get("/hello", hello)
-    for module in (metrics, queue, clusters, nodes, devices, volumes, dbroutes, operations,
-                   admin):
+    for module in (metrics, queue, clusters, nodes, devices, volumes, bricks, dbroutes,
+                   operations, internal, admin):
         module.add_routes(app.router)
     return app

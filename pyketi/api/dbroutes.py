@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+import tempfile
+
 from aiohttp import web
 
 from pyketi.api.context import runtime
@@ -17,6 +22,40 @@ async def db_check(request: web.Request) -> web.Response:
     return json_response(await runtime(request).db.read(check.check), indent=4)
 
 
+async def backup(request: web.Request) -> web.Response:
+    """``GET /backup/db``: a consistent copy of the database.
+
+    SQLite: the database file itself, taken with SQLite's online backup API.
+    PostgreSQL: there is no file to hand out; the heketi JSON export is sent
+    instead (``pg_dump`` is the tool for a PostgreSQL backup).
+    """
+    rt = runtime(request)
+    if rt.db.is_sqlite:
+        body = await rt.db.run_sync(lambda: sqlite_backup(rt.db.engine.url.database))
+        name = "heketi.db"
+    else:
+        body = (json.dumps(await rt.db.read(export.dump), indent=4) + "\n").encode()
+        name = "heketi-export.json"
+    return web.Response(body=body, headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def sqlite_backup(path: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        target = os.path.join(tmp, "backup.db")
+        src = sqlite3.connect(path)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        with open(target, "rb") as f:
+            return f.read()
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/backup/db", backup)
     router.add_get("/db/dump", dump)
     router.add_get("/db/check", db_check)

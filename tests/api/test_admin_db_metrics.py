@@ -278,27 +278,71 @@ async def test_metrics_after_creating_a_topology(api):
         assert (labels, float(bricks_on.get(did, 0))) in m["heketi_device_brick_count"]
 
 
-# -- routes of spec §1.11 pyketi does not serve yet ------------------------------------
+# -- /internal/logging, /backup/db, examine, brick evict -------------------------
 
-@pytest.mark.xfail(strict=True, reason="spec §1.11/§1.4: GET and POST /internal/logging are "
-                   "not routed (404 'Invalid path or request')")
 async def test_internal_logging(api):
     assert json_ok(await api.get("/internal/logging")) == {"loglevel": {"glusterfs": "info"}}
-    r = await api.post("/internal/logging", {"loglevel": {"glusterfs": "debug"}})
-    assert json_ok(r) == {"loglevel": {"glusterfs": "debug"}}
-    text_error(await api.post("/internal/logging", {"loglevel": {"other": "debug"}}), 422,
-               'Only "glusterfs" logger may be modified')
-    text_error(await api.post("/internal/logging", {"loglevel": {"glusterfs": "loud"}}), 422,
-               "invalid log level: loud")
-    r = await api.post("/internal/logging", raw=b"{")
-    assert r.status == 400 and r.text.startswith("request unable to be parsed: ")
-    assert json_ok(await api.get("/internal/logging")) == {"loglevel": {"glusterfs": "debug"}}
+    try:
+        r = await api.post("/internal/logging", {"loglevel": {"glusterfs": "debug"}})
+        assert json_ok(r) == {"loglevel": {"glusterfs": "debug"}}
+        text_error(await api.post("/internal/logging", {"loglevel": {"other": "debug"}}), 422,
+                   'Only "glusterfs" logger may be modified')
+        text_error(await api.post("/internal/logging", {"loglevel": {"glusterfs": "loud"}}),
+                   422, "invalid log level: loud")
+        r = await api.post("/internal/logging", raw=b"{")
+        assert r.status == 400 and r.text.startswith("request unable to be parsed: ")
+        assert json_ok(await api.get("/internal/logging")) == {"loglevel": {"glusterfs": "debug"}}
+    finally:
+        await api.post("/internal/logging", {"loglevel": {"glusterfs": "info"}})
 
 
-@pytest.mark.xfail(strict=True, reason="spec §1.11/§1.4: GET /backup/db is not routed "
-                   "(404 'Invalid path or request')")
-async def test_backup_db(api):
+async def test_backup_db(api, db_url):
+    await topology(api, nodes=3, devices=1)
+    vol = await api.volume(1)
     r = await api.get("/backup/db")
     assert r.status == 200
     assert r.headers["Content-Type"] == "application/octet-stream"
-    assert r.headers["Content-Disposition"] == 'attachment; filename="heketi.db"'
+    body, disposition = r.body, r.headers["Content-Disposition"]
+    if db_url.startswith("sqlite"):
+        assert disposition == 'attachment; filename="heketi.db"'
+        assert body.startswith(b"SQLite format 3\x00")
+        assert vol["id"].encode() in body
+    else:
+        assert disposition == 'attachment; filename="heketi-export.json"'
+        assert vol["id"] in json.loads(body)["volumeentries"]
+
+
+async def test_examine_gluster_reports_drift(make_api, db_url):
+    from pyketi.executors.mock import MockExecutor
+    ex = MockExecutor(strict=True)
+    api = await make_api(db_url, executor=ex)
+    await topology(api, nodes=3, devices=1)
+    vol = await api.volume(1)
+    r = indented(await api.get("/internal/state/examine/gluster"))
+    assert r["report"] == [] and r["clusters"][0]["volumes"] == [vol["name"]]
+    assert vol["id"] in r["heketidb"]["volumeentries"]
+    # the volume disappears from gluster behind pyketi's back: examine says so
+    host = next(h for h, n in ex.state()["hosts"].items() if n["volumes"])
+    await ex.volume_destroy(host, vol["name"])
+    r = indented(await api.get("/internal/state/examine/gluster"))
+    assert len(r["report"]) == 1 and vol["name"] in r["report"][0]
+    assert "not found on any node" in r["report"][0]
+
+
+async def test_brick_evict_moves_one_brick(api):
+    await topology(api, nodes=4, devices=1)
+    vol = await api.volume(1)
+    brick = vol["bricks"][0]
+    assert await api.done(await api.post(f"/bricks/to-evict/{brick['id']}")) is None
+    after = json_ok(await api.get(f"/volumes/{vol['id']}"))
+    assert brick["id"] not in {b["id"] for b in after["bricks"]}
+    assert len(after["bricks"]) == 3 and len({b["node"] for b in after["bricks"]}) == 3
+    text_error(await api.post(f"/bricks/to-evict/{brick['id']}"), 404, "Id not found")
+
+
+async def test_brick_evict_without_replacement_is_refused(api):
+    await topology(api, nodes=3, devices=1)
+    vol = await api.volume(1)
+    text_error(await api.post(f"/bricks/to-evict/{vol['bricks'][0]['id']}"), 409,
+               "No Replacement was found for resource requested to be removed")
+    assert json_ok(await api.get(f"/volumes/{vol['id']}"))["bricks"] == vol["bricks"]
