@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pyketi.db.models import Brick, Cluster, Device, Node, Volume
@@ -50,11 +50,11 @@ def apply_placement(s: Session, placement: Placement, volume_id: str, op_id: str
         s.add(brick)
         bricks.append(brick)
     for device_id, taken in placement.device_usage.items():
-        device = s.get(Device, device_id)
-        if device.free <= taken:  # pragma: no cover - placement guarantees free > need
+        # one UPDATE per device, guarded: it cannot take space the device does not have
+        done = s.execute(update(Device).where(Device.id == device_id, Device.free > taken)
+                         .values(free=Device.free - taken, used=Device.used + taken))
+        if done.rowcount != 1:  # pragma: no cover - placement guarantees free > need
             raise RuntimeError(f"device {device_id} would be overbooked")
-        device.free -= taken
-        device.used += taken
     return bricks
 
 
