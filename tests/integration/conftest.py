@@ -38,28 +38,66 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+_SESSION: dict = {"lab": None, "up": False, "reuse": False}
+
+
+def _is_lab_item(item) -> bool:
+    return item is not None and item.get_closest_marker("lab") is not None
+
+
+def _ensure_lab() -> VmLab:
+    vm = _SESSION["lab"] or VmLab()
+    _SESSION["lab"] = vm
+    if _SESSION["up"]:
+        return vm
+    if os.environ.get("PYKETI_LAB_REUSE") == "1" and vm.is_up():
+        _SESSION.update(up=True, reuse=True)
+        return vm
+    if vm.is_up():
+        vm.down()
+    t0 = time.monotonic()
+    try:
+        vm.up(LAB_NODES)
+    except BaseException:
+        vm.down()  # never leave VMs behind, whatever failed
+        raise
+    vm.timings["up_total"] = time.monotonic() - t0
+    _SESSION["up"] = True
+    return vm
+
+
+def _close_lab() -> None:
+    vm = _SESSION["lab"]
+    if vm is not None and _SESSION["up"] and not _SESSION["reuse"]:
+        _SESSION["up"] = False
+        vm.down()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Bring the VMs down right after the last lab test (not at session end), so a
+    full `PYKETI_LAB=1 pytest` run does not keep 3 emulated CPUs busy meanwhile."""
+    yield
+    if _is_lab_item(item) and not _is_lab_item(nextitem):
+        _close_lab()
+
+
 @pytest.fixture(scope="session")
 def lab():
     reason = VmLab.unavailable_reason()
     if reason:
         pytest.skip(reason)
-    vm = VmLab()
-    reuse = os.environ.get("PYKETI_LAB_REUSE") == "1" and vm.is_up()
-    if not reuse:
-        if vm.is_up():
-            vm.down()
-        t0 = time.monotonic()
-        try:
-            vm.up(LAB_NODES)
-        except BaseException:
-            vm.down()  # never leave VMs behind, whatever failed
-            raise
-        vm.timings["up_total"] = time.monotonic() - t0
     try:
-        yield vm
+        yield _ensure_lab()
     finally:
-        if not reuse:
-            vm.down()
+        _close_lab()
+
+
+@pytest.fixture(autouse=True)
+def _lab_is_up(request):
+    """A lab test after non-lab tests (unusual order) brings the lab back up."""
+    if _is_lab_item(request.node) and _SESSION["lab"] is not None:
+        _ensure_lab()
 
 
 @pytest.fixture
