@@ -55,6 +55,19 @@ _POLICIES = (POLICY_REJECT, POLICY_TOFU)
 _PATH_EXTRA = "/usr/local/sbin:/usr/sbin:/sbin"
 
 
+def _seconds(cfg: dict, key: str) -> float | None:
+    value = cfg.get(key)
+    if value in (None, "", 0):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ExecutorError(f"Invalid sshexec {key} {value!r}: seconds expected") from None
+    if seconds <= 0:
+        raise ExecutorError(f"Invalid sshexec {key} {value!r}: seconds expected")
+    return seconds
+
+
 class HostKeyError(NodeUnreachable):
     """The node's SSH host key is unknown (reject policy) or has changed."""
 
@@ -189,8 +202,8 @@ class SshTransport(Transport):
             sudo=bool(cfg.get("sudo", False)),
             known_hosts=cfg.get("known_hosts") or None,
             host_key_policy=cfg.get("host_key_policy") or POLICY_REJECT,
-            connect_timeout=float(cfg.get("connect_timeout") or 10.0),
-            command_timeout=cfg.get("command_timeout") or None,
+            connect_timeout=_seconds(cfg, "connect_timeout") or 10.0,
+            command_timeout=_seconds(cfg, "command_timeout"),
             key_passphrase=cfg.get("key_passphrase") or None,
         )
 

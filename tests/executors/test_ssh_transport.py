@@ -186,6 +186,10 @@ def test_config_bad_values(sshd, tmp_path):
         make(sshd, host_key_policy="accept-all")
     with pytest.raises(ExecutorError, match="port"):
         make(sshd, port="ssh")
+    with pytest.raises(ExecutorError, match="connect_timeout"):
+        make(sshd, connect_timeout="soon")
+    with pytest.raises(ExecutorError, match="command_timeout"):
+        make(sshd, command_timeout=-1)
     with pytest.raises(ExecutorError, match="does not exist"):
         make(sshd, keyfile=str(tmp_path / "nokey"))
     garbage = tmp_path / "garbage"
