@@ -12,7 +12,9 @@ import asyncio
 import json
 import os
 import secrets
+import shlex
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,7 @@ from pyketi.executors.transport import Command
 pytestmark = pytest.mark.lab
 
 GIB_KIB = 1024 * 1024
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _hex() -> str:
@@ -183,3 +186,43 @@ def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
         with open(out, "a", encoding="utf-8") as f:
             f.write(json.dumps({"test": "cmd_executor_replica3_lifecycle", **report}) + "\n")
     print(json.dumps(report, indent=2))
+
+
+def test_cmd_executor_as_sudo_user(lab, in_lab):
+    """heketi's production setup: sshexec user "heketi" with "sudo": true."""
+    from pyketi.executors.cmd import CmdExecutor
+    from pyketi.executors.config import ExecConfig
+    sshexec = lab.sshexec_config(user="heketi", sudo=True)
+    ip, dev = lab.nodes[0].ip, _hex()
+
+    async def run():
+        t = SshTransport.from_config(sshexec)
+        ex = CmdExecutor(t, ExecConfig.from_heketi(sshexec))
+        try:
+            await ex.glusterd_check(ip)
+            info = await ex.device_setup(ip, "/dev/vdc", dev)
+            seen = lab.ssh(ip, f"vgs --noheadings -o vg_name vg_{dev}", check=False).stdout
+            await ex.device_teardown(ip, "/dev/vdc", dev)
+            return info, seen
+        finally:
+            await t.close()
+
+    info, seen = in_lab(run())
+    assert info.total > 9 * GIB_KIB
+    assert f"vg_{dev}" in seen
+    assert leftovers(lab, ip, peers=False) == {}
+
+
+def test_provision_node_rerun_on_a_node(lab):
+    """provision-node.sh as Vagrant runs it, again on a provisioned node: installs
+    nothing (the lab has no route out), keeps one copy of the key, services up."""
+    script = (REPO / "tests" / "lab" / "provision-node.sh").read_text()
+    pub = Path(lab.key + ".pub").read_text().strip()
+    cmd = (f"cat > /root/provision-node.sh && PYKETI_AUTHORIZED_KEYS={shlex.quote(pub)} "
+           "bash /root/provision-node.sh && rm /root/provision-node.sh")
+    out = lab.ssh(3, cmd, input=script, timeout=600).stdout
+    assert "provision-node: node3 ready: glusterfs 10" in out, out
+    counts = lab.ssh(3, f"grep -cxF {shlex.quote(pub)} /root/.ssh/authorized_keys "
+                        "/home/heketi/.ssh/authorized_keys").stdout.split()
+    assert [c.rsplit(":", 1)[1] for c in counts] == ["1", "1"]
+    assert lab.ssh(3, "systemctl is-active glusterd ssh").stdout.split() == ["active", "active"]

@@ -43,9 +43,15 @@ path-include /usr/share/locale/locale.alias
 EOF
 fi
 
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
-apt-get clean
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then   # a re-run (vagrant provision) installs nothing
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get clean
+fi
 
 # -- LVM: heketi creates thin pools; udev may be slow under emulation
 mkdir -p /var/lib/heketi/mounts

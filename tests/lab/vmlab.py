@@ -156,10 +156,11 @@ class VmLab:
             f"{user}@{ip}", command])
 
     def ssh(self, node: int | str, command: str, check: bool = True, timeout: float = 300,
-            user: str = "root") -> subprocess.CompletedProcess:
-        """Run a shell command line on a node (1-based index, name or ip)."""
+            user: str = "root", input: str | None = None) -> subprocess.CompletedProcess:
+        """Run a shell command line on a node (1-based index, name or ip); ``input``: stdin."""
+        stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
         p = subprocess.run(self.ssh_argv(node, command, user), timeout=timeout,
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
+                           capture_output=True, text=True, **stdin)
         if check and p.returncode != 0:
             raise LabError(f"{node}: {command!r} exited {p.returncode}: {p.stderr.strip()}")
         return p
