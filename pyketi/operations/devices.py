@@ -14,7 +14,7 @@ from pyketi.errors import BadRequest, Conflict, NotFound
 from pyketi.ids import new_id
 from pyketi.operations import engine
 from pyketi.operations.engine import KindDef, step
-from pyketi.operations.nodes import check_transition
+from pyketi.operations.nodes import change_state
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -177,28 +177,8 @@ async def resync(rt: "Runtime", device_id: str) -> str:
 async def set_state(rt: "Runtime", device_id: str, wanted: str, healcheck: str) -> str:
     from pyketi.operations import device_remove
 
-    def read(s: Session) -> str:
-        device = s.get(Device, device_id)
-        if device is None or device.pending_op is not None:
-            raise NotFound()
-        return device.state
-
-    async def work(_op: str | None) -> str:
-        current = await rt.db.read(read)
-        if current == wanted:
-            return ""
-        check_transition("device", device_id, current, wanted)
-        if wanted == "failed":
-            await device_remove.remove_device(rt, device_id, healcheck)
-            return ""
-
-        def save(s: Session) -> None:
-            lock_row(s, Device, device_id).state = wanted
-        await rt.db.write(save)
-        return ""
-
-    await rt.db.read(read)
-    return await rt.submit(lambda s, _job: None, work, throttled=wanted == "failed")
+    return await change_state(rt, Device, device_id, "device", wanted,
+                              lambda: device_remove.remove_device(rt, device_id, healcheck))
 
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -191,31 +191,42 @@ def check_transition(kind: str, obj_id: str, current: str, wanted: str) -> None:
         raise BadRequest("Cannot move a failed/removed node to offline state")
 
 
-async def set_state(rt: "Runtime", node_id: str, wanted: str, healcheck: str) -> str:
-    from pyketi.operations import device_remove
+async def change_state(rt: "Runtime", model: Any, obj_id: str, kind: str, wanted: str,
+                       on_failed: Callable[[], Awaitable[None]]) -> str:
+    """State change of a node or device (202 → 204): heketi's transition rules;
+    ``on_failed`` moves the bricks away before the state becomes ``failed``."""
 
-    def read(s: Session) -> tuple[str, list[str]]:
-        node = s.get(Node, node_id)
-        if node is None or node.pending_op is not None:
+    def current(s: Session) -> str:
+        obj = s.get(model, obj_id)
+        if obj is None or obj.pending_op is not None:
             raise NotFound()
-        devices = [d.id for d in s.execute(select(Device).where(Device.node_id == node_id))
-                   .scalars() if d.state != "failed"]
-        return node.state, devices
+        return obj.state
 
     async def work(_op: str | None) -> str:
-        current, devices = await rt.db.read(read)
-        if current == wanted:
+        state = await rt.db.read(current)
+        if state == wanted:
             return ""
-        check_transition("node", node_id, current, wanted)
+        check_transition(kind, obj_id, state, wanted)
         if wanted == "failed":
-            for device_id in devices:
-                await device_remove.remove_device(rt, device_id, healcheck, node_removal=True)
+            await on_failed()
 
         def save(s: Session) -> None:
-            lock_row(s, Node, node_id).state = wanted
+            lock_row(s, model, obj_id).state = wanted
         await rt.db.write(save)
         return ""
 
-    await rt.db.read(read)  # 404 synchronously
+    await rt.db.read(current)  # 404 synchronously
     return await rt.submit(lambda s, _job: None, work, throttled=wanted == "failed")
 
+
+async def set_state(rt: "Runtime", node_id: str, wanted: str, healcheck: str) -> str:
+    from pyketi.operations import device_remove
+
+    async def remove_devices() -> None:
+        devices = await rt.db.read(lambda s: [
+            d.id for d in s.execute(select(Device).where(Device.node_id == node_id)).scalars()
+            if d.state != "failed"])
+        for device_id in devices:
+            await device_remove.remove_device(rt, device_id, healcheck, node_removal=True)
+
+    return await change_state(rt, Node, node_id, "node", wanted, remove_devices)
