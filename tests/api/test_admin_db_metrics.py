@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from apihelp import (BRICK_KEYS, ID_RE, JSON_CT, accepted, dump, json_ok, text_error, topology,
