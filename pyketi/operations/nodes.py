@@ -117,6 +117,7 @@ def _finalize_add(s: Session, op: Operation, _results: dict) -> None:
 
 
 def _rollback_add(s: Session, op: Operation, _results: dict) -> None:
+    """Remove the node and its hostname registrations (failed add, finished delete)."""
     node_id = op.spec["data"]["node_id"]
     for h in s.execute(select(Hostname).where(Hostname.node_id == node_id)).scalars():
         s.delete(h)
@@ -158,17 +159,13 @@ def build_delete(s: Session, rt: "Runtime", node_id: str, op_id: str) -> str:
     return op_id
 
 
-def _finalize_delete(s: Session, op: Operation, _results: dict) -> None:
-    _rollback_add(s, op, _results)
-
-
 def _lift_delete(s: Session, op: Operation, _results: dict) -> None:
     node = s.get(Node, op.spec["data"]["node_id"])
     if node is not None:
         node.pending_op = None
 
 
-engine.kind("delete-node", KindDef("unknown", "forward", _finalize_delete, _lift_delete))
+engine.kind("delete-node", KindDef("unknown", "forward", _rollback_add, _lift_delete))
 
 
 async def delete(rt: "Runtime", node_id: str) -> str:
