@@ -37,6 +37,7 @@ _GLUSTERFS_KEYS: dict[str, tuple[type, ...]] = {
     "operation_retry_limits": (dict,), "sshexec": (dict,), "kubeexec": (dict,),
     "injectexec": (dict,), "mockexec": (dict,), "database_url": (str,),
     "gid_range": (dict,), "operation_lease_seconds": (int,),
+    "job_retention_seconds": (int,),
 }
 _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "port": (str,), "use_auth": (bool,), "jwt": (dict,), "backup_db_to_kube_secret": (bool,),
@@ -73,6 +74,7 @@ class Config:
     jwt_iat_leeway: int = 120
     gid_min: int = 0
     gid_max: int = 0
+    job_retention_seconds: int = 24 * 3600  # finished /queue entries nobody polled
     glusterfs: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
@@ -128,7 +130,7 @@ def load_config(path: str | None, disable_auth: bool = False,
                 "post_request_volume_options", "zone_checking", "max_volumes_per_cluster",
                 "max_inflight_operations", "disable_background_cleaner",
                 "refresh_time_background_cleaner", "start_time_background_cleaner",
-                "operation_lease_seconds"):
+                "operation_lease_seconds", "job_retention_seconds"):
         if key in gfs:
             setattr(cfg, key, gfs[key])
     cfg.executor = gfs.get("executor") or ("ssh" if path and "glusterfs" in raw else "mock")
@@ -214,6 +216,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("max_inflight_operations must be at least 1")
     if cfg.brick_min_size_gb < 1 or cfg.brick_max_size_gb < cfg.brick_min_size_gb:
         raise ConfigError("brick_min_size_gb must be >= 1 and <= brick_max_size_gb")
+    if cfg.job_retention_seconds < 1:
+        raise ConfigError("glusterfs.job_retention_seconds must be at least 1")
     if cfg.gid_min or cfg.gid_max:
         if not (0 < cfg.gid_min <= cfg.gid_max < 2**31 - 1):
             raise ConfigError("glusterfs.gid_range must have 0 < min <= max < 2147483647")

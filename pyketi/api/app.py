@@ -17,6 +17,7 @@ from pyketi.api import (admin, bricks, clusters, context, dbroutes, devices, int
 from pyketi.api.auth import Authenticator
 from pyketi.api.responses import text_error
 from pyketi.errors import ApiError
+from pyketi.operations.jobs import REQUEST_ROLE
 from pyketi.operations.runtime import Runtime
 
 log = logging.getLogger("pyketi.api")
@@ -48,7 +49,12 @@ def auth_middleware(authenticator: Authenticator):
         role = authenticator.authenticate(request.method, request.path,
                                           request.headers.get("Authorization"))
         authenticator.authorize(role, request.method, request.path)
-        return await handler(request)
+        request["role"] = role  # read through context.role(request)
+        token = REQUEST_ROLE.set(role)  # the role a job submitted by this request records
+        try:
+            return await handler(request)
+        finally:
+            REQUEST_ROLE.reset(token)
     return middleware
 
 

@@ -9,3 +9,8 @@ RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 
 def runtime(request: web.Request) -> Runtime:
     return request.app[RUNTIME]
+
+
+def role(request: web.Request) -> str:
+    """The requester's JWT role (``admin``/``user``); admin when auth is disabled."""
+    return request.get("role", "admin")

@@ -1,16 +1,20 @@
-"""``GET /queue/{id}``: the async protocol (heketi ``server/rest/asynchttp.go``)."""
+"""``GET /queue/{id}``: the async protocol (heketi ``server/rest/asynchttp.go``).
+
+A job submitted with the admin token is, to a user token, an unknown id (404
+"Id not found", nothing consumed); admin reads every job.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from pyketi.api.context import runtime
+from pyketi.api.context import role, runtime
 from pyketi.api.nodes import ID
 from pyketi.api.responses import text_error
 
 
 async def poll(request: web.Request) -> web.Response:
-    state = await runtime(request).jobs.poll(request.match_info["id"])
+    state = await runtime(request).jobs.poll(request.match_info["id"], role(request))
     if state.status == "missing":
         return text_error(404, "Id not found")
     if state.status == "pending":

@@ -145,7 +145,9 @@ def load(s: Session, data: dict[str, Any]) -> dict[str, int]:
                      block=bool(info.get("block", False)), blockinfo=info.get("blockinfo") or {},
                      snapshot_enable=bool(snap.get("enable", False)),
                      snapshot_factor=float(snap.get("factor", 1) or 1),
-                     request_clusters=list(info.get("clusters") or [])))
+                     request_clusters=list(info.get("clusters") or []),
+                     # heketi's format has no creator: only admin may change imported ones
+                     created_by="admin"))
     counts["volumes"] = len(volumes)
     s.flush()
     bricks = data.get("brickentries") or {}

@@ -108,6 +108,10 @@ class Volume(Base):
     snapshot_enable: Mapped[bool] = mapped_column(Boolean, default=False)
     snapshot_factor: Mapped[float] = mapped_column(Float, default=1.0)
     request_clusters: Mapped[list] = mapped_column(JSON, default=list)
+    # role whose token created it (admin|user): the user role may change only its own
+    # volumes.  Rows from before revision 0002 and imported ones count as admin's.
+    created_by: Mapped[str] = mapped_column(String(16), default="admin",
+                                            server_default="admin")
     pending_op: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
     busy_op: Mapped[str | None] = mapped_column(ID, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
@@ -169,6 +173,8 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str] = mapped_column(ID)
     operation_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    # role whose token submitted it (admin|user): only that role (or admin) may read it
+    role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
     created_at: Mapped[float] = mapped_column(Float, default=now)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 

@@ -5,12 +5,20 @@ operation ends, so a restarted server, or another pyketi process sharing the
 database, still answers for it.  A terminal entry is consumed by the first
 read that sees it (heketi semantics); the delete is conditional so two readers
 cannot both consume it.
+
+A job belongs to the role whose token submitted it (``REQUEST_ROLE``, set by the
+auth middleware for the request being handled; admin when auth is off): only
+that role, or admin, may read it; to anyone else it answers as an unknown id.
+A finished entry nobody polls expires ``retention`` seconds after it finished:
+it is gone on read from then on, and ``purge_loop`` deletes it in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
@@ -22,6 +30,10 @@ from pyketi.db.session import Database
 from pyketi.ids import new_id
 
 log = logging.getLogger("pyketi.jobs")
+
+# the role (admin|user) of the request being handled; a job records it when submitted
+REQUEST_ROLE: ContextVar[str] = ContextVar("pyketi_request_role", default="admin")
+DEFAULT_RETENTION_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -43,11 +55,21 @@ def finish_job(session: Session, job_id: str, location: str = "", error: str = "
         finished_at=now()))
 
 
+def may_read(job: Job, role: str) -> bool:
+    return role == "admin" or job.role == role
+
+
 class JobQueue:
-    def __init__(self, db: Database, instance_id: str):
+    def __init__(self, db: Database, instance_id: str,
+                 retention: float = DEFAULT_RETENTION_SECONDS):
         self.db = db
         self.instance_id = instance_id
+        self.retention = retention
+        self.clock: Callable[[], float] = time.time
         self.tasks: set[asyncio.Task] = set()
+
+    def expired(self, job: Job) -> bool:
+        return job.finished_at is not None and job.finished_at + self.retention <= self.clock()
 
     def spawn(self, job_id: str, work: Callable[[], Awaitable[str]]) -> None:
         """Run ``work`` (returns the resource location or "") and record its outcome."""
@@ -69,10 +91,14 @@ class JobQueue:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def poll(self, job_id: str) -> JobState:
+    async def poll(self, job_id: str, role: str = "admin") -> JobState:
+        """The job's state for ``role``; a terminal entry is consumed by this read."""
+        def visible(job: Job | None) -> bool:
+            return job is not None and may_read(job, role) and not self.expired(job)
+
         def read_and_consume(s: Session) -> JobState:
             job = s.get(Job, job_id)
-            if job is None:
+            if not visible(job):
                 return JobState("missing")
             if job.status == "pending":
                 return JobState("pending")
@@ -81,12 +107,31 @@ class JobQueue:
                 return JobState("missing")
             return JobState(job.status, job.location, job.error)
 
-        pending = await self.db.read(lambda s: s.get(Job, job_id))
-        if pending is None:
+        seen = await self.db.read(lambda s: s.get(Job, job_id))
+        if not visible(seen):
             return JobState("missing")
-        if pending.status == "pending":
+        if seen.status == "pending":
             return JobState("pending")
         return await self.db.write(read_and_consume)
+
+    async def purge_expired(self) -> int:
+        """Delete finished entries older than the retention; returns how many."""
+        cutoff = self.clock() - self.retention
+        return await self.db.write(lambda s: s.execute(delete(Job).where(
+            Job.status != "pending", Job.finished_at <= cutoff)).rowcount)
+
+    async def purge_loop(self) -> None:
+        """Background task: purge expired entries every ``retention / 4`` (1 s to 10 min)."""
+        interval = min(max(self.retention / 4, 1.0), 600.0)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                purged = await self.purge_expired()
+            except Exception:  # noqa: BLE001 - retried next round
+                log.warning("purge of expired queue entries failed", exc_info=True)
+                continue
+            if purged:
+                log.info("purged %d finished queue entries nobody polled", purged)
 
     async def wait_idle(self, timeout: float = 30.0) -> None:
         if self.tasks:

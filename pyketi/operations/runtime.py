@@ -20,7 +20,7 @@ from pyketi.errors import Busy
 from pyketi.executors.base import Executor
 from pyketi.ids import new_id
 from pyketi.operations import engine
-from pyketi.operations.jobs import JobQueue
+from pyketi.operations.jobs import REQUEST_ROLE, JobQueue
 from pyketi.placement import Limits
 
 log = logging.getLogger("pyketi.runtime")
@@ -35,7 +35,7 @@ class Runtime:
         self.db = db
         self.executor = executor
         self.instance_id = new_id()
-        self.jobs = JobQueue(db, self.instance_id)
+        self.jobs = JobQueue(db, self.instance_id, config.job_retention_seconds)
         self.inflight = 0
         self.admin_state = config.default_state
         self.limits = Limits(brick_min_kib=config.brick_min_size_gb * GIB_KIB,
@@ -55,6 +55,7 @@ class Runtime:
         await self.db.write(register)
         loop = asyncio.get_running_loop()
         self._background.append(loop.create_task(self._heartbeat(), name="heartbeat"))
+        self._background.append(loop.create_task(self.jobs.purge_loop(), name="job-purge"))
         if not self.config.disable_background_cleaner:
             self._background.append(loop.create_task(self._cleaner(), name="cleaner"))
 
@@ -165,6 +166,7 @@ class Runtime:
         (or None); ``work(op_id)`` runs it and returns the result location.
         Returns the job id for the 202.
         """
+        role = REQUEST_ROLE.get()  # here: the build runs in a worker thread
         if throttled:
             self.reserve_slot()
         try:
@@ -172,7 +174,7 @@ class Runtime:
                 job_id = new_id()
                 op_id = build(s, job_id)
                 s.add(Job(id=job_id, status="pending", owner=self.instance_id,
-                          operation_id=op_id))
+                          operation_id=op_id, role=role))
                 return job_id, op_id
             job_id, op_id = await self.db.write(do_build)
         except BaseException:

@@ -44,6 +44,7 @@ class VolumeCreate:
     block: bool = False
     snapshot_enable: bool = False
     snapshot_factor: float = 1.0
+    created_by: str = "admin"  # the requester's role (the user role changes only its own)
 
 
 def stored_options(rt: "Runtime", req: VolumeCreate) -> list[str]:
@@ -157,7 +158,8 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
                         durability=req.durability, gid=gid, options=options, block=req.block,
                         blockinfo=_blockinfo(req), snapshot_enable=req.snapshot_enable,
                         snapshot_factor=req.snapshot_factor if req.snapshot_enable else 1.0,
-                        request_clusters=req.clusters, pending_op=op_id, busy_op=op_id)
+                        request_clusters=req.clusters, pending_op=op_id, busy_op=op_id,
+                        created_by=req.created_by)
         s.add(volume)
         s.flush()
         bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
