@@ -49,7 +49,7 @@ def auth_middleware(authenticator: Authenticator):
         role = authenticator.authenticate(request.method, request.path,
                                           request.headers.get("Authorization"))
         authenticator.authorize(role, request.method, request.path)
-        request["role"] = role  # read through context.role(request)
+        request[context.ROLE] = role  # read through context.role(request)
         token = REQUEST_ROLE.set(role)  # the role a job submitted by this request records
         try:
             return await handler(request)

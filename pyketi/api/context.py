@@ -5,6 +5,8 @@ from aiohttp import web
 from pyketi.operations.runtime import Runtime
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
+# the requester's role, set by the auth middleware (RequestKey exists from aiohttp 3.14)
+ROLE = web.RequestKey("role", str) if hasattr(web, "RequestKey") else "pyketi.role"
 
 
 def runtime(request: web.Request) -> Runtime:
@@ -13,4 +15,4 @@ def runtime(request: web.Request) -> Runtime:
 
 def role(request: web.Request) -> str:
     """The requester's JWT role (``admin``/``user``); admin when auth is disabled."""
-    return request.get("role", "admin")
+    return request.get(ROLE, "admin")

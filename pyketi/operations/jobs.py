@@ -108,6 +108,8 @@ class JobQueue:
             return JobState(job.status, job.location, job.error)
 
         seen = await self.db.read(lambda s: s.get(Job, job_id))
+        if seen is not None and self.expired(seen):
+            await self.purge_expired()
         if not visible(seen):
             return JobState("missing")
         if seen.status == "pending":
