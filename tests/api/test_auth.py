@@ -244,7 +244,8 @@ async def test_refused_poll_does_not_consume_the_entry(api, sign, keys):
                   sign("user", "GET", location, exp=int(time.time()) - 5)):
         refused = await get(api, f"Bearer {token}", path=location)
         assert refused.status == 401, refused.text
-    final = await api.wait(r, role="user")  # the user may poll; the entry is still there
+    text_error(await api.get(location, role="user"), 404, "Id not found")  # admin's job
+    final = await api.wait(r)  # the entry is still there
     assert (final.status, final.text) == (204, "")
     text_error(await api.get(location), 404, "Id not found")
 

@@ -84,3 +84,14 @@ def test_invalid_values_are_refused(tmp_path, glusterfs, message):
     path = write(tmp_path, {"port": "8080", "glusterfs": glusterfs})
     with pytest.raises(ConfigError, match=message):
         load_config(path, env=KEYS)
+
+
+def test_job_retention_seconds(tmp_path):
+    """pyketi's ``glusterfs.job_retention_seconds``: finished queue entries nobody polls."""
+    assert load_config(None, env=KEYS).job_retention_seconds == 24 * 3600
+    path = write(tmp_path, {"glusterfs": {"job_retention_seconds": 600}})
+    assert load_config(path, env=KEYS).job_retention_seconds == 600
+    for bad in (0, -5):
+        path = write(tmp_path, {"glusterfs": {"job_retention_seconds": bad}})
+        with pytest.raises(ConfigError, match="job_retention_seconds"):
+            load_config(path, env=KEYS)
