@@ -95,3 +95,30 @@ def test_downgrade_to_0001_drops_the_columns(tmp_path):
         assert current_revision(db.engine) == "0001"
     finally:
         db.dispose()
+
+
+async def test_export_keeps_heketis_format_and_import_makes_volumes_admins(make_api, tmp_path):
+    """The creator is pyketi's own: ``/db/dump`` (heketi's export format) does not carry
+    it, and an imported volume counts as the admin's (the export cannot say otherwise)."""
+    source = await make_api(f"sqlite:///{tmp_path}/source.db")
+    await source.topology(nodes=3)
+    vol = await source.done(await source.post("/volumes", {"size": 1}, role="user"),
+                            role="user")
+    dump = await source.get("/db/dump")
+    assert dump.status == 200
+    entry = dump.json()["volumeentries"][vol["id"]]
+    assert set(entry) == {"Info", "Bricks", "GlusterVolumeOptions", "Pending"}
+    assert "created_by" not in dump.text and '"role"' not in dump.text
+
+    from pyketi.db.export import load
+    target_url = f"sqlite:///{tmp_path}/target.db"
+    db = Database(target_url)
+    try:
+        ensure_schema(db.engine, db.url)
+        db.write_sync(lambda s: load(s, dump.json()))
+    finally:
+        db.dispose()
+    target = await make_api(target_url)
+    refused = await target.delete(f"/volumes/{vol['id']}", role="user")
+    assert (refused.status, refused.text) == (401, "Administrator access required\n")
+    assert await target.done(await target.delete(f"/volumes/{vol['id']}")) is None
