@@ -1,7 +1,7 @@
 """The aiohttp application: middleware chain and routes (heketi ``main.go`` order).
 
-Open routes: ``/hello``, ``/metrics``.  Everything else: error shaping →
-JWT (before routing, so even unknown paths need a token) → role check →
+Open routes: ``/hello``, ``/metrics``, ``/healthz``, ``/readyz``.  Everything else: error
+shaping → JWT (before routing, so even unknown paths need a token) → role check →
 admin-state (maintenance) → heketi router.
 """
 
@@ -14,6 +14,7 @@ from aiohttp import web
 
 from pyketi.api import (admin, bricks, clusters, context, dbroutes, devices, internal,
                         metrics, nodes, operations, queue, volumes)
+from pyketi.api import health
 from pyketi.api.auth import Authenticator
 from pyketi.api.responses import text_error
 from pyketi.errors import ApiError
@@ -21,7 +22,7 @@ from pyketi.operations.jobs import REQUEST_ROLE
 from pyketi.operations.runtime import Runtime
 
 log = logging.getLogger("pyketi.api")
-OPEN_PATHS = {"/hello", "/metrics"}
+OPEN_PATHS = {"/hello", "/metrics"} | health.PATHS
 
 
 @web.middleware
@@ -106,6 +107,7 @@ def build_app(rt: Runtime) -> web.Application:
         internal.LOGGER.setLevel(logging.INFO)  # heketi's logger starts at info
     app[metrics.REGISTRY] = metrics.make_registry(rt)
     app.router.add_get("/hello", hello)
+    health.add_routes(app.router)
     for module in (metrics, queue, clusters, nodes, devices, volumes, bricks, dbroutes,
                    operations, internal, admin):
         module.add_routes(app.router)
