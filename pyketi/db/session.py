@@ -23,6 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from pyketi.config import ConfigError
+
 T = TypeVar("T")
 PG_RETRIES = 3
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
@@ -35,8 +37,18 @@ def normalize_url(url: str) -> str:
     return url
 
 
+class DriverMissing(ConfigError):
+    """The URL names a database whose Python driver is not installed."""
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401 - the optional extra pyketi[postgres]
+        except ImportError as e:
+            raise DriverMissing(f"ERROR: PostgreSQL support needs: pip install pyketi[postgres] "
+                                f"({e})") from None
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=8)
