@@ -9,6 +9,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
+
 from pyketi.executors.base import BrickInfo, ExecutorError, HealBrickInfo, VolumeInfo
 
 
@@ -21,7 +24,11 @@ class CliStatus:
 
 def _root(text: str, what: str) -> ET.Element:
     try:
-        root = ET.fromstring(text.strip())
+        # gluster never sends a DTD: one (entity expansion, external entities) is refused
+        root = safe_fromstring(text.strip(), forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ExecutorError(f"Unable to parse {what} output: refused XML with a DTD or "
+                            f"entities ({type(exc).__name__})") from None
     except ET.ParseError as exc:
         raise ExecutorError(f"Unable to parse {what} output: {exc}") from None
     if root.tag != "cliOutput":

@@ -32,6 +32,26 @@ def test_volume_info_errors():
         gluster_xml.parse_volume_info(cli_xml("<volInfo><volumes/></volInfo>"))
 
 
+def laughs(levels: int) -> str:
+    """A "billion laughs" document: each entity ten times the one before (10**levels lols)."""
+    ents = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, levels + 1)]
+    doc = cli_xml(f"<volInfo><volumes><volume><name>&lol{levels};</name></volume></volumes>"
+                  "</volInfo>")
+    head, _, rest = doc.partition("\n")
+    return f"{head}\n<!DOCTYPE cliOutput [{''.join(ents)}]>\n{rest}"
+
+
+@pytest.mark.parametrize("levels", [0, 6])
+def test_xml_with_entities_from_a_node_is_refused_not_expanded(levels):
+    # levels=0: one small entity the stdlib parser would silently expand into the name
+    with pytest.raises(ExecutorError, match=r"^Unable to parse volume info output: refused XML "
+                                            r"with a DTD or entities \(DTDForbidden\)$"):
+        gluster_xml.parse_volume_info(laughs(levels))
+    with pytest.raises(ExecutorError, match="refused XML with a DTD"):
+        gluster_xml.parse_heal_info(laughs(levels))
+
+
 def test_heal_info_xml():
     out = cli_xml('<healInfo><bricks><brick hostUuid="u1"><name>h1:/p1</name>'
                   "<status>Connected</status><numberOfEntries>0</numberOfEntries></brick>"
