@@ -8,15 +8,16 @@
 #
 # heketi.json should set "glusterfs": {"db": "/var/lib/heketi/heketi.db", "executor": "ssh",
 # "sshexec": {"keyfile": "/etc/heketi/heketi_key", "known_hosts": "/etc/heketi/known_hosts", ...}}.
-# The key file must be readable by uid 10001.
+# The key file must be readable by uid 10001.  The image has the PostgreSQL driver
+# (pyketi[postgres]): set PYKETI_DATABASE_URL=postgresql://... to use PostgreSQL instead.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY pyketi ./pyketi
 COPY migrations ./migrations
-RUN pip install --prefix=/install .
+RUN pip install --prefix=/install "./[postgres]"
 
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="pyketi" \
@@ -35,7 +36,8 @@ USER 10001:10001
 WORKDIR /var/lib/heketi
 VOLUME ["/etc/heketi", "/var/lib/heketi"]
 EXPOSE 8080
+# /healthz: the process answers (open, no database); /readyz is for orchestrators' readiness
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/hello' % os.environ.get('HEKETI_HTTP_PORT', '8080'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HEKETI_HTTP_PORT', '8080'), timeout=4)"]
 ENTRYPOINT ["pyketi"]
 CMD ["serve", "--config", "/etc/heketi/heketi.json"]

@@ -70,9 +70,14 @@ def test_entrypoint_is_pyketi_serve():
     assert "--config" in argv
 
 
-def test_healthcheck_hits_hello():
+def test_healthcheck_hits_healthz():
     hc = [a for w, a in final_stage() if w == "HEALTHCHECK"]
-    assert hc and "/hello" in hc[-1] and "CMD" in hc[-1]
+    assert hc and "/healthz" in hc[-1] and "CMD" in hc[-1]
+
+
+def test_image_installs_the_postgres_extra():
+    runs = [a for w, a in instructions() if w == "RUN" and "pip install" in a]
+    assert any("./[postgres]" in r for r in runs), runs
 
 
 def test_dockerignore_keeps_context_small():
