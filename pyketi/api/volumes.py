@@ -10,7 +10,7 @@ from pyketi.api.context import runtime
 from pyketi.api.nodes import ID
 from pyketi.api.render import load_volume
 from pyketi.api.responses import accepted, json_response
-from pyketi.api.validation import NAME_RE, Errors, Fields, read_json
+from pyketi.api.validation import NAME_RE, Errors, Fields, escape_controls, read_json
 from pyketi.db.models import Cluster, Volume
 from pyketi.errors import BadRequest, NotFound
 from pyketi.executors import validate as V
@@ -122,7 +122,7 @@ async def create(request: web.Request) -> web.Response:
     missing = await rt.db.read(lambda s: _missing_cluster(s, req.clusters))
     if missing is not None:
         raise BadRequest("No clusters configured" if missing == "" else
-                         f"Cluster id {missing} not found")
+                         f"Cluster id {escape_controls(missing)} not found")
     minimum = min_volume_size_kib(
         Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
     if req.size * GIB_KIB < minimum:

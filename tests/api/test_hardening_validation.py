@@ -142,3 +142,9 @@ async def test_control_characters_in_tags_are_refused(api):
          "validation failed: tags: invalid characters in tag name k\\x00."),
     ])
     assert await dump(api) == before
+
+
+async def test_echoed_cluster_id_has_no_raw_control_characters(api):
+    await api.topology()
+    r = await api.post("/volumes", {"size": 1, "clusters": ["x\nINFO forged\x00"]}, role="user")
+    assert (r.status, r.text) == (400, "Cluster id x\\nINFO forged\\x00 not found\n")
