@@ -177,6 +177,8 @@ class FakeNode:
         self.lvm = _Lvm()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # set by stop(): an ``answer`` callable that hangs should wait on it
+        self.stopping = self._stop
         self._socks: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
         self._transports: list[paramiko.Transport] = []

@@ -84,3 +84,23 @@ async def test_benign_volume_create_reaches_the_node_as_separate_tokens(ssh_api,
     lvcreate = next(a for a in argvs if "lvcreate" in a)
     assert lvcreate[-2] == "--" and lvcreate[-1].startswith("vg_")
     assert fake_node.errors == []
+
+
+async def test_a_failing_command_ends_the_batch_and_its_error_reaches_the_client(
+        ssh_api, fake_node):
+    api = ssh_api
+    cid = await api.cluster()
+    body = {"zone": 1, "cluster": cid,
+            "hostnames": {"manage": ["127.0.0.1"], "storage": ["127.0.0.1"]}}
+    nid = (await api.done(await api.post("/nodes", body)))["id"]
+    fake_node.on(r"pvcreate .* /dev/sdc$", exit_status=5,
+                 stderr="  Can't open /dev/sdc exclusively.  Mounted filesystem?\n")
+    r = await api.post("/devices", {"node": nid, "name": "/dev/sdc"})
+    final = await api.wait(r)
+    assert final.status == 500
+    assert "Can't open /dev/sdc exclusively.  Mounted filesystem?" in final.text
+    lines = fake_node.lines()
+    assert any(line.endswith("pvcreate -qq --metadatasize=128M --dataalignment=256K -- /dev/sdc")
+               for line in lines)
+    assert not any("vgcreate" in line for line in lines)  # the batch ended at pvcreate
+    assert fake_node.errors == []
