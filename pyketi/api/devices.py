@@ -13,6 +13,7 @@ from pyketi.api.tags import tags_handler
 from pyketi.api.validation import DEVICE_RE, Errors, Fields, check_id, check_tags, read_json
 from pyketi.db.models import Device
 from pyketi.errors import NotFound
+from pyketi.executors.validate import device_path_problem
 from pyketi.operations import devices
 
 
@@ -26,6 +27,8 @@ async def add(request: web.Request) -> web.Response:
         errors.add("name", "cannot be blank")
     elif len(name) > 1024 or not DEVICE_RE.match(name):
         errors.add("name", "must be in a valid format")
+    elif problem := device_path_problem(name):
+        errors.add("name", problem)
     check_id(errors, "node", node)
     check_tags(errors, tags)
     errors.raise_if_any()

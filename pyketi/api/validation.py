@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from pyketi.errors import BadRequest, Unprocessable
+from pyketi.executors.validate import CONTROL_RE
 from pyketi.ids import is_valid_id
 
 MAX_BODY = 1024 * 1024
@@ -118,7 +119,12 @@ class Errors:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise BadRequest(f"validation failed: {self.text()}")
+            raise BadRequest(f"validation failed: {escape_controls(self.text())}")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters of an echoed value as ``\\xNN`` escapes (never raw in a reply or log)."""
+    return CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def go_list(values: list[str]) -> str:
@@ -127,8 +133,12 @@ def go_list(values: list[str]) -> str:
 
 
 def is_host(value: str) -> bool:
-    """ozzo ``is.Host``: an IP address or a DNS name."""
-    if not value or len(value) > 253:
+    """ozzo ``is.Host``: an IP address or a DNS name.
+
+    No IPv6 scope id: Go's ``net.ParseIP`` refuses ``fe80::1%eth0`` while Python's
+    ``ipaddress`` takes any text after '%' (newlines, NUL) into the address.
+    """
+    if not value or len(value) > 253 or "%" in value:
         return False
     try:
         ipaddress.ip_address(value)
@@ -161,8 +171,8 @@ def check_tags(errors: Errors, tags: dict[str, str], field: str = "tags") -> Non
             errors.add(field, f"value of tag {name}: the length must be no more than 64")
         elif not TAG_NAME_RE.match(name):
             errors.add(field, f"invalid characters in tag name {name}")
-        elif any(c in value for c in "\n\r\x00"):
-            errors.add(field, f"value of tag {name}: must be a single line without NUL")
+        elif CONTROL_RE.search(value):
+            errors.add(field, f"value of tag {name}: must not contain control characters")
         else:
             continue
         return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,36 +10,49 @@ from pyketi.api.context import role, runtime
 from pyketi.api.nodes import ID
 from pyketi.api.render import load_volume
 from pyketi.api.responses import accepted, json_response
-from pyketi.api.validation import NAME_RE, Errors, Fields, read_json
+from pyketi.api.validation import NAME_RE, Errors, Fields, escape_controls, read_json
 from pyketi.db.models import Cluster, Volume
 from pyketi.errors import BadRequest, NotFound, Unauthorized
+from pyketi.executors import validate as V
+from pyketi.executors.base import ExecutorError
+from pyketi.executors.validate import CONTROL_RE
 from pyketi.ids import is_valid_id
 from pyketi.operations import volume_clone, volume_create, volume_delete, volume_expand
 from pyketi.placement import Durability, min_volume_size_kib, parse_volume_options
 
 GIB_KIB = 1024 * 1024
-OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_.-]+\Z")
 DISPERSE_OK = {(2, 1), (4, 2), (8, 3), (8, 4)}
 
 
 def check_options(errors: Errors, options: list[str]) -> None:
     """Each entry is ``"<key> <value>"`` (stored verbatim, heketi compatible).
 
-    Unlike heketi (``validation.Skip``), the key must be a plain option name and
-    the entry a single line, so nothing can smuggle shell syntax to a node.
+    Unlike heketi (``validation.Skip``), the entry must be one line without
+    control characters, and neither the key nor the value may start with '-'
+    (the gluster CLI would read it as its own ``--flag``): the same rule as
+    ``executors.validate.parse_volume_option`` at the node end.
     """
     for entry in options:
-        if not entry.strip():
-            continue
-        if any(c in entry for c in "\n\r\x00") or len(entry) > 4096:
+        if CONTROL_RE.search(entry.replace("\t", " ")) or len(entry) > 4096:
             errors.add("glustervolumeoptions", "each option must be one line of at most "
-                       "4096 characters")
+                       "4096 characters without control characters")
             return
-        parts = entry.strip().split(None, 1)
-        if len(parts) != 2 or not OPTION_KEY_RE.match(parts[0]):
-            errors.add("glustervolumeoptions", f"invalid option {entry!r}: expected "
-                       "'<key> <value>' with a key of [a-zA-Z0-9_.-]")
+        try:
+            V.parse_volume_option(entry)
+        except ExecutorError as e:
+            errors.add("glustervolumeoptions", str(e))
             return
+
+
+def check_name(errors: Errors, name: str) -> None:
+    """heketi's name rule, plus: no leading '-' and none of gluster's reserved words."""
+    if name and (len(name) > 255 or not NAME_RE.match(name)):
+        errors.add("name", "must be in a valid format")
+    elif name:
+        try:
+            V.check_volume_name(name)
+        except ExecutorError:
+            errors.add("name", "must not start with '-' or be a name reserved by gluster")
 
 
 def parse_create(data: object) -> volume_create.VolumeCreate:
@@ -65,8 +76,7 @@ def parse_create(data: object) -> volume_create.VolumeCreate:
         errors.add("size", "cannot be blank")
     elif size < 1:
         errors.add("size", "must be no less than 1")
-    if name and (len(name) > 255 or not NAME_RE.match(name)):
-        errors.add("name", "must be in a valid format")
+    check_name(errors, name)
     check_options(errors, options)
     errors.raise_if_any()
 
@@ -113,7 +123,7 @@ async def create(request: web.Request) -> web.Response:
     missing = await rt.db.read(lambda s: _missing_cluster(s, req.clusters))
     if missing is not None:
         raise BadRequest("No clusters configured" if missing == "" else
-                         f"Cluster id {missing} not found")
+                         f"Cluster id {escape_controls(missing)} not found")
     minimum = min_volume_size_kib(
         Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
     if req.size * GIB_KIB < minimum:
@@ -184,8 +194,9 @@ async def expand(request: web.Request) -> web.Response:
 async def clone(request: web.Request) -> web.Response:
     body = Fields(await read_json(request))
     name = body.str("name")
-    if name and (len(name) > 255 or not NAME_RE.match(name)):
-        raise BadRequest("validation failed: name: must be in a valid format.")
+    errors = Errors()
+    check_name(errors, name)
+    errors.raise_if_any()
     await check_may_change(request, request.match_info["id"])
     return accepted(await volume_clone.clone(runtime(request), request.match_info["id"], name))
 

@@ -43,7 +43,7 @@ def device_node(b: BrickRequest) -> str:
 def _mkfs(cfg: ExecConfig, b: BrickRequest) -> Command:
     inode = "maxpct=100" if b.arbiter else "size=512"
     stripe = ["-d", f"su={cfg.xfs_su},sw={cfg.xfs_sw}"] if cfg.xfs_su and cfg.xfs_sw else []
-    return Command.of("mkfs.xfs", "-i", inode, *stripe, "-n", "size=8192", device_node(b))
+    return Command.of("mkfs.xfs", "-i", inode, *stripe, "-n", "size=8192", "--", device_node(b))
 
 
 def brick_create(cfg: ExecConfig, b: BrickRequest) -> list[Command]:
@@ -57,27 +57,27 @@ def brick_create(cfg: ExecConfig, b: BrickRequest) -> list[Command]:
     chunk = ARBITER_CHUNKSIZE if b.arbiter else cfg.lv_chunksize
     fstab_line = f"{dev} {mount} xfs {cfg.mountopts} 1 2"
     cmds = [
-        Command.of("mkdir", "-p", mount),
+        Command.of("mkdir", "-p", "--", mount),
         Command.of(*lvm(cfg), "lvcreate", "-qq", f"--autobackup={cfg.autobackup}",
                    "--poolmetadatasize", f"{b.pool_metadata_kib}K",
-                   "--chunksize", chunk, "--size", f"{b.tp_size_kib}K",
-                   "--thin", f"{b.vg}/{b.thin_pool}",
-                   "--virtualsize", f"{b.size_kib}K", "--name", b.lv),
+                   "--chunksize", chunk, "--size", f"{b.tp_size_kib}K", "--thin",
+                   "--virtualsize", f"{b.size_kib}K", "--name", b.lv,
+                   "--", f"{b.vg}/{b.thin_pool}"),
         _mkfs(cfg, b),
-        Command.of("awk", f'BEGIN {{print "{fstab_line}" >> "{cfg.fstab}"}}'),
-        Command.of("mount", "-o", cfg.mountopts, dev, mount),
-        Command.of("mkdir", b.brick_path),
+        Command.of("awk", "--", f'BEGIN {{print "{fstab_line}" >> "{cfg.fstab}"}}'),
+        Command.of("mount", "-o", cfg.mountopts, "--", dev, mount),
+        Command.of("mkdir", "--", b.brick_path),
     ]
     if b.gid != 0:
-        cmds.append(Command.of("chown", f":{b.gid}", b.brick_path))
-        cmds.append(Command.of("chmod", "2775", b.brick_path))
+        cmds.append(Command.of("chown", "--", f":{b.gid}", b.brick_path))
+        cmds.append(Command.of("chmod", "--", "2775", b.brick_path))
     return cmds
 
 
 # -- destroy, one step at a time (the executor decides between steps) -------
 
 def brick_umount(b: BrickRequest) -> Command:
-    return Command.of("umount", brick_mount(check_brick_request(b)), check=False)
+    return Command.of("umount", "--", brick_mount(check_brick_request(b)), check=False)
 
 
 def mount_table() -> Command:
@@ -90,29 +90,29 @@ def brick_fstab_remove(cfg: ExecConfig, b: BrickRequest) -> Command | None:
     check_brick_request(b)
     if b.brick_path.startswith(GLUSTERD_MANAGED_PREFIXES):
         return None
-    return Command.of("sed", "-i.save", f"/brick_{b.id}/d", cfg.fstab, check=False)
+    return Command.of("sed", "-i.save", "--", f"/brick_{b.id}/d", cfg.fstab, check=False)
 
 
 def brick_lv_remove(cfg: ExecConfig, b: BrickRequest) -> Command:
     check_brick_request(b)
-    return Command.of(*lvm(cfg), "lvremove", f"--autobackup={cfg.autobackup}", "-f",
+    return Command.of(*lvm(cfg), "lvremove", f"--autobackup={cfg.autobackup}", "-f", "--",
                       f"{b.vg}/{b.lv}", check=False)
 
 
 def thin_pool_count(cfg: ExecConfig, b: BrickRequest) -> Command:
     check_brick_request(b)
-    return Command.of(*lvm(cfg), "lvs", "--noheadings", "--options=thin_count",
+    return Command.of(*lvm(cfg), "lvs", "--noheadings", "--options=thin_count", "--",
                       f"{b.vg}/{b.thin_pool}", check=False)
 
 
 def thin_pool_remove(cfg: ExecConfig, b: BrickRequest) -> Command:
     check_brick_request(b)
-    return Command.of(*lvm(cfg), "lvremove", f"--autobackup={cfg.autobackup}", "-f",
+    return Command.of(*lvm(cfg), "lvremove", f"--autobackup={cfg.autobackup}", "-f", "--",
                       f"{b.vg}/{b.thin_pool}", check=False)
 
 
 def brick_rmdir(b: BrickRequest) -> Command:
-    return Command.of("rmdir", brick_mount(check_brick_request(b)), check=False)
+    return Command.of("rmdir", "--", brick_mount(check_brick_request(b)), check=False)
 
 
 def brick_destroy(cfg: ExecConfig, b: BrickRequest) -> list[Command]:

@@ -14,12 +14,12 @@ def device_setup(cfg: ExecConfig, device: str, device_id: str,
     """[``wipefs --all <dev>``,] ``L pvcreate ...``, ``L vgcreate ...``."""
     V.check_device_path(device)
     V.check_id(device_id, "device id")
-    cmds = [Command.of("wipefs", "--all", device)] if destroy_data else []
+    cmds = [Command.of("wipefs", "--all", "--", device)] if destroy_data else []
     cmds.append(Command.of(*lvm(cfg), "pvcreate", "-qq", "--metadatasize=128M",
-                           f"--dataalignment={cfg.pv_data_alignment}", device))
+                           f"--dataalignment={cfg.pv_data_alignment}", "--", device))
     cmds.append(Command.of(*lvm(cfg), "vgcreate", "-qq",
                            f"--physicalextentsize={cfg.vg_physicalextentsize}",
-                           f"--autobackup={cfg.autobackup}", vg_name(device_id), device))
+                           f"--autobackup={cfg.autobackup}", "--", vg_name(device_id), device))
     return cmds
 
 
@@ -27,7 +27,7 @@ def pv_lookup(cfg: ExecConfig, device_id: str) -> Command:
     """``L vgs -o pv_name,pv_uuid,vg_name --reportformat=json vg_<id>`` (resync/teardown)."""
     V.check_id(device_id, "device id")
     return Command.of(*lvm(cfg), "vgs", "-o", "pv_name,pv_uuid,vg_name",
-                      "--reportformat=json", vg_name(device_id))
+                      "--reportformat=json", "--", vg_name(device_id))
 
 
 def device_identify(cfg: ExecConfig, path: str) -> list[Command]:
@@ -38,7 +38,7 @@ def device_identify(cfg: ExecConfig, path: str) -> list[Command]:
     """
     V.check_device_path(path)
     return [Command.of(*lvm(cfg), "pvs", "-o", "pv_name,pv_uuid,vg_name",
-                       "--reportformat=json", path),
+                       "--reportformat=json", "--", path),
             Command.of(*udevadm(cfg), "info", "--query=symlink", f"--name={path}",
                        check=False)]
 
@@ -46,23 +46,23 @@ def device_identify(cfg: ExecConfig, path: str) -> list[Command]:
 def vg_display(cfg: ExecConfig, device_id: str) -> Command:
     """``L vgdisplay -c vg_<id>``."""
     V.check_id(device_id, "device id")
-    return Command.of(*lvm(cfg), "vgdisplay", "-c", vg_name(device_id))
+    return Command.of(*lvm(cfg), "vgdisplay", "-c", "--", vg_name(device_id))
 
 
 def vg_remove(cfg: ExecConfig, device_id: str, check: bool = True) -> Command:
     V.check_id(device_id, "device id")
-    return Command.of(*lvm(cfg), "vgremove", "-qq", vg_name(device_id), check=check)
+    return Command.of(*lvm(cfg), "vgremove", "-qq", "--", vg_name(device_id), check=check)
 
 
 def pv_remove(cfg: ExecConfig, path: str, check: bool = True) -> Command:
     V.check_device_path(path)
-    return Command.of(*lvm(cfg), "pvremove", "-qq", path, check=check)
+    return Command.of(*lvm(cfg), "pvremove", "-qq", "--", path, check=check)
 
 
 def device_rmdir(device_id: str, check: bool = True) -> Command:
     """``rmdir /var/lib/heketi/mounts/vg_<id>``."""
     V.check_id(device_id, "device id")
-    return Command.of("rmdir", device_mount_parent(device_id), check=check)
+    return Command.of("rmdir", "--", device_mount_parent(device_id), check=check)
 
 
 def device_teardown(cfg: ExecConfig, path: str, device_id: str,

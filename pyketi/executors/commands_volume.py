@@ -61,6 +61,7 @@ def _durability_words(vol: VolumeRequest) -> list[str]:
 
 def volume_options(cfg: ExecConfig, vol: VolumeRequest) -> list[Command]:
     """One ``volume set`` per non-blank option, then ``user.heketi.id <id>``."""
+    check_volume_request(vol, need_bricks=False)
     cmds = []
     for option in vol.options:
         parsed = V.parse_volume_option(option)

@@ -12,14 +12,30 @@ Every check raises ``ExecutorError`` with a message naming the bad value.
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 
 from pyketi.executors.base import ExecutorError
 
-VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")          # api/types.go
+# api/types.go allows a leading '-' (``--version`` is a "valid" heketi name): not here
+VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_-]*$")
 DEVICE_PATH_RE = re.compile(r"^/[a-zA-Z0-9_.:/-]+$")       # api/types.go
 ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
-OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_.-]+$")
+OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")
+# names the gluster CLI reserves (cli-cmd-parser.c): "volume set all ..." is cluster-wide
+RESERVED_VOLUME_NAMES = frozenset({
+    "all", "volume", "type", "subvolumes", "option", "end-volume", "volume_not_in_ring",
+    "description", "force", "snap-max-hard-limit", "snap-max-soft-limit", "auto-delete",
+    "activate-on-create"})
+# "volume set <v> group <name>" reads /var/lib/glusterd/groups/<name>: a plain file name
+GROUP_VALUE_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")
+# C0/C1 controls, DEL and Unicode line separators: they forge log lines and metric labels
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# /dev entries that are not stable block devices or that anyone may populate
+# (tmpfs /dev/shm, /dev/mqueue) or that point into /proc (fd, stdin, core)
+UNSAFE_DEV_PREFIXES = ("/dev/shm/", "/dev/mqueue/", "/dev/fd/", "/dev/pts/",
+                       "/dev/hugepages/", "/dev/stdin", "/dev/stdout", "/dev/stderr",
+                       "/dev/core", "/dev/.")
 LV_NAME_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.+-]*$")
 LVM_SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[bBsSkKmMgGtTpPeE]?$")
 MOUNT_OPTS_RE = re.compile(r"^[a-zA-Z0-9_.,=:+@/-]+$")
@@ -41,11 +57,35 @@ def _match(regex: re.Pattern[str], value: object, what: str) -> str:
 
 
 def check_volume_name(name: object) -> str:
-    return _match(VOLUME_NAME_RE, name, "volume name")
+    _match(VOLUME_NAME_RE, name, "volume name")
+    assert isinstance(name, str)
+    if name.lower() in RESERVED_VOLUME_NAMES:
+        raise _fail("volume name", name)
+    return name
+
+
+def device_path_problem(path: str) -> str | None:
+    """Why ``path`` is not an acceptable device name (None if it is).
+
+    Pure string checks, the same in the API and before a node command: heketi's
+    character set, then a path that is already normal (no ``..``, ``.``, ``//``
+    or trailing ``/``) under ``/dev/`` and outside the /dev entries that are
+    not block devices. What a symlink inside /dev resolves to on the node
+    itself is out of reach here.
+    """
+    if not DEVICE_PATH_RE.fullmatch(path):
+        return "must be in a valid format"
+    if posixpath.normpath(path) != path or path.startswith("//"):
+        return "must be a normalised path (no '..', '.', '//' or trailing '/')"
+    if not path.startswith("/dev/") or path.startswith(UNSAFE_DEV_PREFIXES):
+        return "must be a block device path under /dev/"
+    return None
 
 
 def check_device_path(path: object) -> str:
-    return _match(DEVICE_PATH_RE, path, "device path")
+    if not isinstance(path, str) or device_path_problem(path):
+        raise _fail("device path", path)
+    return path
 
 
 def check_path(path: object, what: str = "path") -> str:
@@ -90,8 +130,12 @@ def check_int(value: object, what: str, minimum: int = 0,
 
 
 def check_host(host: object, what: str = "hostname") -> str:
-    """A host name or IP address (heketi ``is.Host``); never starts with '-'."""
-    if not isinstance(host, str) or not host or len(host) > 253:
+    """A host name or IP address (heketi ``is.Host``); never starts with '-'.
+
+    No IPv6 scope id (``fe80::1%eth0``): Go's ``net.ParseIP`` behind heketi's
+    ``is.Host`` refuses it, and Python's ``ipaddress`` accepts any text after '%'.
+    """
+    if not isinstance(host, str) or not host or len(host) > 253 or "%" in host:
         raise _fail(what, host)
     try:
         ipaddress.ip_address(host)
@@ -115,6 +159,24 @@ def check_text(value: object, what: str) -> str:
     return value
 
 
+def volume_option_problem(key: str, value: str) -> str | None:
+    """Why a ``<key> <value>`` volume option must not reach gluster (None if fine).
+
+    The gluster CLI reads a ``--flag`` token anywhere in its argv as its own
+    option (``cli.c: parse_cmdline``; ``--`` handling differs by version), so
+    the guarantee is that no option token starts with '-'.
+    """
+    if not OPTION_KEY_RE.fullmatch(key):
+        return "the key must be [a-zA-Z0-9_.-] and not start with '-'"
+    if value.startswith("-"):
+        return "the value must not start with '-'"
+    if CONTROL_RE.search(value):
+        return "the value must not contain control characters"
+    if key == "group" and not GROUP_VALUE_RE.fullmatch(value):
+        return "the group must be a plain name"
+    return None
+
+
 def parse_volume_option(option: object) -> tuple[str, str] | None:
     """Split a stored volume option ``"<key> <value>"``.
 
@@ -128,7 +190,9 @@ def parse_volume_option(option: object) -> tuple[str, str] | None:
     if not text:
         return None
     parts = re.split(r"[ \t]+", text, maxsplit=1)
-    if len(parts) != 2 or not OPTION_KEY_RE.fullmatch(parts[0]):
-        raise ExecutorError(f"invalid volume option {option!r}: expected '<key> <value>' "
-                            "with a key of [a-zA-Z0-9_.-]")
+    if len(parts) != 2:
+        raise ExecutorError(f"invalid volume option {option!r}: expected '<key> <value>'")
+    problem = volume_option_problem(parts[0], parts[1])
+    if problem:
+        raise ExecutorError(f"invalid volume option {option!r}: {problem}")
     return parts[0], parts[1]

@@ -88,7 +88,7 @@ async def test_device_setup_sizes_uuid_paths():
     info = await ex.device_setup("node1", "/dev/sdb", DEV)
     assert [len(b[1]) for b in t.batches] == [2, 3]
     assert all(timeout == 300 for _, _, timeout in t.batches)
-    assert t.lines(1)[2] == f"/usr/sbin/lvm vgdisplay -c vg_{DEV}"
+    assert t.lines(1)[2] == f"/usr/sbin/lvm vgdisplay -c -- vg_{DEV}"
     assert (info.total, info.free, info.used, info.extent_size) == (
         511996 * 4096, 510996 * 4096, 1000 * 4096, 4096)
     assert info.pv_uuid == PV_UUID
@@ -99,7 +99,7 @@ async def test_device_setup_destroydata_wipes_first():
     ex, t = make()
     answer_identify(t)
     await ex.device_setup("node1", "/dev/sdb", DEV, destroy_data=True)
-    assert t.lines(0)[0] == "wipefs --all /dev/sdb"
+    assert t.lines(0)[0] == "wipefs --all -- /dev/sdb"
 
 
 async def test_device_setup_init_failure_text():
@@ -119,7 +119,7 @@ async def test_device_setup_vgcreate_failure_removes_the_new_pv():
     t.on("vgcreate", exit_status=5, stderr="boom")
     with pytest.raises(ExecutorError, match="Initializing device /dev/sdb failed .*: boom"):
         await ex.device_setup("node1", "/dev/sdb", DEV)
-    assert t.lines(1) == ["/usr/sbin/lvm pvremove -qq /dev/sdb"]
+    assert t.lines(1) == ["/usr/sbin/lvm pvremove -qq -- /dev/sdb"]
 
 
 async def test_device_setup_bad_vgdisplay_tears_down():
@@ -129,23 +129,23 @@ async def test_device_setup_bad_vgdisplay_tears_down():
     with pytest.raises(ExecutorError, match="^vgdisplay returned an invalid string$"):
         await ex.device_setup("node1", "/dev/sdb", DEV)
     # teardown: vgs lookup, then vgremove/pvremove (by PV uuid) and rmdir
-    assert t.lines(2) == [f"/usr/sbin/lvm vgs -o pv_name,pv_uuid,vg_name --reportformat=json vg_{DEV}"]
-    assert t.lines(3) == [f"/usr/sbin/lvm vgremove -qq vg_{DEV}",
-                          f"/usr/sbin/lvm pvremove -qq /dev/disk/by-id/lvm-pv-uuid-{PV_UUID}",
-                          f"rmdir /var/lib/heketi/mounts/vg_{DEV}"]
+    assert t.lines(2) == [f"/usr/sbin/lvm vgs -o pv_name,pv_uuid,vg_name --reportformat=json -- vg_{DEV}"]
+    assert t.lines(3) == [f"/usr/sbin/lvm vgremove -qq -- vg_{DEV}",
+                          f"/usr/sbin/lvm pvremove -qq -- /dev/disk/by-id/lvm-pv-uuid-{PV_UUID}",
+                          f"rmdir -- /var/lib/heketi/mounts/vg_{DEV}"]
 
 
 async def test_device_info_uses_pv_uuid_path():
     ex, t = make()
     answer_identify(t)
     info = await ex.device_info("node1", "/dev/sdb", DEV, pv_uuid=PV_UUID)
-    assert t.lines(0)[0].endswith(f"--reportformat=json /dev/disk/by-id/lvm-pv-uuid-{PV_UUID}")
+    assert t.lines(0)[0].endswith(f"--reportformat=json -- /dev/disk/by-id/lvm-pv-uuid-{PV_UUID}")
     assert info.paths[-1] == "/dev/sdb" and info.free == 510996 * 4096
     ex2, t2 = make()
     answer_identify(t2)
     await ex2.device_info("node1", "/dev/sdb", DEV)
     assert t2.lines(0) == [f"/usr/sbin/lvm vgs -o pv_name,pv_uuid,vg_name --reportformat=json "
-                           f"vg_{DEV}"]
+                           f"-- vg_{DEV}"]
     assert PV_UUID in t2.lines(1)[0]
 
 
@@ -156,7 +156,7 @@ async def test_teardown_tolerates_missing_things_and_reports_others():
     t.on("pvremove", exit_status=5, stderr="  No PV found on device /dev/sdb.")
     t.on("rmdir", exit_status=1, stderr="rmdir: failed to remove '/x': No such file or directory")
     await ex.device_teardown("node1", "/dev/sdb", DEV)
-    assert t.lines(1)[1] == "/usr/sbin/lvm pvremove -qq /dev/sdb"  # no uuid: by name
+    assert t.lines(1)[1] == "/usr/sbin/lvm pvremove -qq -- /dev/sdb"  # no uuid: by name
     ex, t = make()
     t.on("vgremove", exit_status=5, stderr="Logical volume vg/brick_x in use.")
     with pytest.raises(ExecutorError, match=f"^Failed to delete device /dev/sdb with id {DEV} on "
@@ -169,7 +169,7 @@ async def test_forceforget_ignores_errors_rmdir_first():
     ex, t = make()
     t.on(".", exit_status=1, stderr="everything fails")
     await ex.device_teardown("node1", "/dev/sdb", DEV, pv_uuid=PV_UUID, force=True)
-    assert t.lines(0)[0] == f"rmdir /var/lib/heketi/mounts/vg_{DEV}"
+    assert t.lines(0)[0] == f"rmdir -- /var/lib/heketi/mounts/vg_{DEV}"
 
 
 # -- bricks -----------------------------------------------------------------
@@ -190,22 +190,22 @@ async def test_bricks_create_failure_destroys_what_it_reached():
     with pytest.raises(ExecutorError, match="^mkfs.xfs: cannot open$"):
         await ex.bricks_create("node1", bricks)
     undo = t.lines()[len(t.batches[0][1]):]
-    assert f"umount {mount_of(BRICK)}" in undo and f"umount {mount_of(BRICK2)}" in undo
+    assert f"umount -- {mount_of(BRICK)}" in undo and f"umount -- {mount_of(BRICK2)}" in undo
     assert not any("a" * 32 in line for line in undo)  # never reached: left alone
-    assert f"/usr/sbin/lvm lvremove --autobackup=n -f vg_{DEV}/tp_{BRICK2}" in undo
+    assert f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/tp_{BRICK2}" in undo
 
 
 async def test_bricks_destroy_reclaims_only_empty_pools():
     ex, t = make()
-    t.on(f"thin_count vg_{DEV}/tp_{BRICK}$", stdout="  0\n")
-    t.on(f"thin_count vg_{DEV}/tp_{BRICK2}$", stdout="  1\n")  # a clone still uses it
+    t.on(f"thin_count -- vg_{DEV}/tp_{BRICK}$", stdout="  0\n")
+    t.on(f"thin_count -- vg_{DEV}/tp_{BRICK2}$", stdout="  1\n")  # a clone still uses it
     assert await ex.bricks_destroy("node1", [brick(), brick(BRICK2)]) == [True, False]
     assert len(t.batches) == 4
-    assert t.lines(0) == [f"umount {mount_of(BRICK)}", f"umount {mount_of(BRICK2)}", "mount"]
-    assert t.lines(1) == [f"sed -i.save /brick_{BRICK}/d /etc/fstab",
-                          f"sed -i.save /brick_{BRICK2}/d /etc/fstab"]
-    assert t.lines(3) == [f"/usr/sbin/lvm lvremove --autobackup=n -f vg_{DEV}/tp_{BRICK}",
-                          f"rmdir {mount_of(BRICK)}", f"rmdir {mount_of(BRICK2)}"]
+    assert t.lines(0) == [f"umount -- {mount_of(BRICK)}", f"umount -- {mount_of(BRICK2)}", "mount"]
+    assert t.lines(1) == [f"sed -i.save -- /brick_{BRICK}/d /etc/fstab",
+                          f"sed -i.save -- /brick_{BRICK2}/d /etc/fstab"]
+    assert t.lines(3) == [f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/tp_{BRICK}",
+                          f"rmdir -- {mount_of(BRICK)}", f"rmdir -- {mount_of(BRICK2)}"]
 
 
 async def test_bricks_destroy_missing_things_count_as_done():
@@ -220,7 +220,7 @@ async def test_bricks_destroy_missing_things_count_as_done():
 
 async def test_bricks_destroy_mounted_brick_stops_before_lvm():
     ex, t = make()
-    t.on(f"umount {mount_of(BRICK)}", exit_status=32, stderr="umount: target is busy.")
+    t.on(f"umount -- {mount_of(BRICK)}", exit_status=32, stderr="umount: target is busy.")
     t.on("^mount$", stdout=f"/dev/mapper/x on {mount_of(BRICK)} type xfs (rw)\n")
     t.on("thin_count", stdout="0")
     with pytest.raises(ExecutorError, match="^umount: target is busy.$"):

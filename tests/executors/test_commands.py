@@ -1,4 +1,5 @@
-"""Node commands must be heketi's lines (spec §6) once shlex-joined."""
+"""Node commands must be heketi's lines (spec §6) once shlex-joined, plus a ``--``
+ending pyketi's own flags for every tool but gluster (issue 8)."""
 
 from __future__ import annotations
 
@@ -57,9 +58,9 @@ def test_gluster_cli_timeout_in_prefix():
 
 def test_device_setup_lines():
     cmds = C.device_setup(CFG, "/dev/sdb", DEV, destroy_data=True)
-    spec = ["wipefs --all /dev/sdb",
-            "/usr/sbin/lvm pvcreate -qq --metadatasize=128M --dataalignment=256K '/dev/sdb'",
-            f"/usr/sbin/lvm vgcreate -qq --physicalextentsize=4M --autobackup=n vg_{DEV} /dev/sdb"]
+    spec = ["wipefs --all -- /dev/sdb",
+            "/usr/sbin/lvm pvcreate -qq --metadatasize=128M --dataalignment=256K -- '/dev/sdb'",
+            f"/usr/sbin/lvm vgcreate -qq --physicalextentsize=4M --autobackup=n -- vg_{DEV} /dev/sdb"]
     assert [list(c.argv) for c in cmds] == [shlex.split(s) for s in spec]
     assert all(c.check for c in cmds)
     assert lines(C.device_setup(CFG, "/dev/sdb", DEV))[0].startswith("/usr/sbin/lvm pvcreate")
@@ -69,51 +70,52 @@ def test_device_setup_config_values():
     cfg = ExecConfig(pv_data_alignment="1M", vg_physicalextentsize="8M",
                      backup_lvm_metadata=True, lvm_wrapper="exec-on-host")
     assert lines(C.device_setup(cfg, "/dev/vdc", DEV)) == [
-        "exec-on-host /usr/sbin/lvm pvcreate -qq --metadatasize=128M --dataalignment=1M /dev/vdc",
+        "exec-on-host /usr/sbin/lvm pvcreate -qq --metadatasize=128M --dataalignment=1M -- /dev/vdc",
         f"exec-on-host /usr/sbin/lvm vgcreate -qq --physicalextentsize=8M --autobackup=y "
-        f"vg_{DEV} /dev/vdc"]
+        f"-- vg_{DEV} /dev/vdc"]
 
 
 def test_identify_size_and_lookup_lines():
     assert lines(C.device_identify(CFG, "/dev/sdb")) == [
-        "/usr/sbin/lvm pvs -o pv_name,pv_uuid,vg_name --reportformat=json /dev/sdb",
+        "/usr/sbin/lvm pvs -o pv_name,pv_uuid,vg_name --reportformat=json -- /dev/sdb",
         "/usr/bin/udevadm info --query=symlink --name=/dev/sdb"]
     assert C.device_identify(CFG, "/dev/sdb")[1].check is False
-    assert shlex.join(C.vg_display(CFG, DEV).argv) == f"/usr/sbin/lvm vgdisplay -c vg_{DEV}"
+    assert shlex.join(C.vg_display(CFG, DEV).argv) == f"/usr/sbin/lvm vgdisplay -c -- vg_{DEV}"
     assert shlex.join(C.pv_lookup(CFG, DEV).argv) == (
-        f"/usr/sbin/lvm vgs -o pv_name,pv_uuid,vg_name --reportformat=json vg_{DEV}")
+        f"/usr/sbin/lvm vgs -o pv_name,pv_uuid,vg_name --reportformat=json -- vg_{DEV}")
     wrapped = C.device_identify(ExecConfig(lvm_wrapper="exec-on-host"), "/dev/sdb")[1]
     assert shlex.join(wrapped.argv).startswith("exec-on-host /usr/bin/udevadm info")
 
 
 def test_teardown_order_and_forceforget_order():
     by_id = C.pv_uuid_path(PV_UUID)
-    spec = [f"/usr/sbin/lvm vgremove -qq vg_{DEV}", f"/usr/sbin/lvm pvremove -qq '{by_id}'",
-            f"rmdir /var/lib/heketi/mounts/vg_{DEV}"]
+    spec = [f"/usr/sbin/lvm vgremove -qq -- vg_{DEV}", f"/usr/sbin/lvm pvremove -qq -- '{by_id}'",
+            f"rmdir -- /var/lib/heketi/mounts/vg_{DEV}"]
     assert [list(c.argv) for c in C.device_teardown(CFG, by_id, DEV)] == [
         shlex.split(s) for s in spec]
     forced = C.device_teardown(CFG, by_id, DEV, force=True)
-    assert lines(forced)[0] == f"rmdir /var/lib/heketi/mounts/vg_{DEV}"
+    assert lines(forced)[0] == f"rmdir -- /var/lib/heketi/mounts/vg_{DEV}"
     assert [list(c.argv) for c in forced[1:]] == [shlex.split(s) for s in spec[:2]]
 
 
 # -- bricks -----------------------------------------------------------------
 
-AWK_SPEC = (f'awk "BEGIN {{print \\"{DEVNODE} {M} xfs rw,inode64,noatime,nouuid 1 2\\" '
+AWK_SPEC = (f'awk -- "BEGIN {{print \\"{DEVNODE} {M} xfs rw,inode64,noatime,nouuid 1 2\\" '
             f'>> \\"/etc/fstab\\"}}"')
 
 
 def test_brick_create_is_heketis_batch():
     spec = [
-        f"mkdir -p {M}",
+        f"mkdir -p -- {M}",
         f"/usr/sbin/lvm lvcreate -qq --autobackup=n --poolmetadatasize 53248K --chunksize 256K "
-        f"--size 10485760K --thin vg_{DEV}/tp_{BRICK} --virtualsize 10485760K --name brick_{BRICK}",
-        f"mkfs.xfs -i size=512 -n size=8192 {DEVNODE}",
+        f"--size 10485760K --thin --virtualsize 10485760K --name brick_{BRICK} "
+        f"-- vg_{DEV}/tp_{BRICK}",
+        f"mkfs.xfs -i size=512 -n size=8192 -- {DEVNODE}",
         AWK_SPEC,
-        f"mount -o rw,inode64,noatime,nouuid {DEVNODE} {M}",
-        f"mkdir {M}/brick",
-        f"chown :2001 {M}/brick",
-        f"chmod 2775 {M}/brick",
+        f"mount -o rw,inode64,noatime,nouuid -- {DEVNODE} {M}",
+        f"mkdir -- {M}/brick",
+        f"chown -- :2001 {M}/brick",
+        f"chmod -- 2775 {M}/brick",
     ]
     cmds = C.brick_create(CFG, brick(gid=2001))
     assert [list(c.argv) for c in cmds] == [shlex.split(s) for s in spec]
@@ -122,27 +124,27 @@ def test_brick_create_is_heketis_batch():
 
 def test_brick_create_without_gid_has_no_chown_chmod():
     got = lines(C.brick_create(CFG, brick()))
-    assert len(got) == 6 and got[-1] == f"mkdir {M}/brick"
+    assert len(got) == 6 and got[-1] == f"mkdir -- {M}/brick"
     assert not any(line.startswith(("chown", "chmod")) for line in got)
 
 
 def test_brick_create_arbiter_and_xfs_stripe():
     arb = lines(C.brick_create(ExecConfig(lv_chunksize="512K"), brick(arbiter=True)))
-    assert arb[2] == f"mkfs.xfs -i maxpct=100 -n size=8192 {DEVNODE}"
+    assert arb[2] == f"mkfs.xfs -i maxpct=100 -n size=8192 -- {DEVNODE}"
     assert "--chunksize 256K" in arb[1]
     plain = lines(C.brick_create(ExecConfig(lv_chunksize="512K", xfs_su=64, xfs_sw=4), brick()))
     assert "--chunksize 512K" in plain[1]
-    assert plain[2] == f"mkfs.xfs -i size=512 -d su=64,sw=4 -n size=8192 {DEVNODE}"
+    assert plain[2] == f"mkfs.xfs -i size=512 -d su=64,sw=4 -n size=8192 -- {DEVNODE}"
     only_su = lines(C.brick_create(ExecConfig(xfs_su=64), brick()))
-    assert only_su[2] == f"mkfs.xfs -i size=512 -n size=8192 {DEVNODE}"
+    assert only_su[2] == f"mkfs.xfs -i size=512 -n size=8192 -- {DEVNODE}"
 
 
 def test_brick_create_custom_fstab_and_mountopts():
     cfg = ExecConfig(fstab="/var/lib/heketi/fstab", mountopts="rw,noatime")
     got = lines(C.brick_create(cfg, brick()))
-    assert got[3] == (f"awk 'BEGIN {{print \"{DEVNODE} {M} xfs rw,noatime 1 2\" >> "
+    assert got[3] == (f"awk -- 'BEGIN {{print \"{DEVNODE} {M} xfs rw,noatime 1 2\" >> "
                       f"\"/var/lib/heketi/fstab\"}}'")
-    assert got[4] == f"mount -o rw,noatime {DEVNODE} {M}"
+    assert got[4] == f"mount -o rw,noatime -- {DEVNODE} {M}"
 
 
 @pytest.mark.skipif(not shutil.which("awk") or not shutil.which("bash"), reason="needs awk, bash")
@@ -151,7 +153,8 @@ def test_awk_writes_the_same_fstab_line_as_heketi(tmp_path):
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     cfg = ExecConfig(fstab=str(ours))
     subprocess.run(list(C.brick_create(cfg, brick())[3].argv), check=True)
-    subprocess.run(["bash", "-c", AWK_SPEC.replace("/etc/fstab", str(theirs))], check=True)
+    heketi_line = AWK_SPEC.replace("awk -- ", "awk ", 1)
+    subprocess.run(["bash", "-c", heketi_line.replace("/etc/fstab", str(theirs))], check=True)
     assert ours.read_bytes() == theirs.read_bytes() == (
         f"{DEVNODE} {M} xfs rw,inode64,noatime,nouuid 1 2\n").encode()
 
@@ -163,18 +166,18 @@ def test_fstab_removal_deletes_only_that_brick(tmp_path):
     fstab.write_text(f"/dev/sda1 / xfs defaults 0 0\n{DEVNODE} {M} xfs rw 1 2\n"
                      f"/dev/mapper/vg_{DEV}-brick_{other} /x/brick_{other} xfs rw 1 2\n")
     cmd = C.brick_fstab_remove(ExecConfig(fstab=str(fstab)), brick())
-    assert shlex.join(cmd.argv) == f"sed -i.save /brick_{BRICK}/d {fstab}"
+    assert shlex.join(cmd.argv) == f"sed -i.save -- /brick_{BRICK}/d {fstab}"
     subprocess.run(list(cmd.argv), check=True)
     assert BRICK not in fstab.read_text() and other in fstab.read_text()
     assert (tmp_path / "fstab.save").exists()
 
 
 def test_brick_destroy_lines():
-    spec = [f"umount {M}", f'sed -i.save "/brick_{BRICK}/d" /etc/fstab',
-            f"/usr/sbin/lvm lvremove --autobackup=n -f vg_{DEV}/brick_{BRICK}",
-            f"/usr/sbin/lvm lvs --noheadings --options=thin_count vg_{DEV}/tp_{BRICK}",
-            f"/usr/sbin/lvm lvremove --autobackup=n -f vg_{DEV}/tp_{BRICK}",
-            f"rmdir {M}"]
+    spec = [f"umount -- {M}", f'sed -i.save -- "/brick_{BRICK}/d" /etc/fstab',
+            f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/brick_{BRICK}",
+            f"/usr/sbin/lvm lvs --noheadings --options=thin_count -- vg_{DEV}/tp_{BRICK}",
+            f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/tp_{BRICK}",
+            f"rmdir -- {M}"]
     assert [list(c.argv) for c in C.brick_destroy(CFG, brick())] == [shlex.split(s) for s in spec]
 
 
@@ -182,7 +185,7 @@ def test_clone_brick_destroy_uses_its_path_and_skips_fstab():
     path = "/run/gluster/snaps/0123456789abcdef0123456789abcdef/brick1/brick"
     clone = brick(path=path, lv_name="0123456789abcdef0123456789abcdef_0", tp_name=f"tp_{'a' * 32}")
     got = lines(C.brick_destroy(CFG, clone))
-    assert got[0] == "umount /run/gluster/snaps/0123456789abcdef0123456789abcdef/brick1"
+    assert got[0] == "umount -- /run/gluster/snaps/0123456789abcdef0123456789abcdef/brick1"
     assert not any(line.startswith("sed") for line in got)
     assert got[1].endswith(f"vg_{DEV}/0123456789abcdef0123456789abcdef_0")
     assert got[2].endswith(f"vg_{DEV}/tp_{'a' * 32}")

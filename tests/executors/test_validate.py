@@ -17,7 +17,7 @@ from executor_fakes import BRICK, DEV, VOL_ID
 
 CFG = ExecConfig()
 HOSTILE_VALUES = ["10MB; rm -rf /", "$(reboot)", "`reboot`", "a' b\" c", "x && y | z > /etc/passwd",
-                  "*", "~root", "-f", "${IFS}"]
+                  "*", "~root", "${IFS}"]
 
 
 def vol(**kw) -> VolumeRequest:
