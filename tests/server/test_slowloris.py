@@ -1,0 +1,101 @@
+"""Slowloris against a real server: real sockets holding unfinished request headers.
+
+A hostile client opening many connections that never finish their headers must not stop
+``/hello`` from answering; the half-open connections are closed after
+``header_timeout_seconds``; going over ``max_connections`` is logged once, not per accept.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+import urllib.request
+
+FLOOD = 2000
+LIMIT = 200
+HEADER_TIMEOUT = 3
+PARTIAL = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+
+
+def half_open(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(PARTIAL)
+    sock.setblocking(False)
+    return sock
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """True once the server closed ``sock`` (EOF or reset); drains any 503 reply."""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def wait_all_closed(socks: list[socket.socket], deadline: float) -> list[socket.socket]:
+    """The sockets still open at ``deadline`` (bounded wait)."""
+    open_ = set(socks)
+    with selectors.DefaultSelector() as sel:
+        for s in socks:
+            sel.register(s, selectors.EVENT_READ)
+        while open_ and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.2):
+                if key.fileobj in open_ and closed_by_peer(key.fileobj):
+                    open_.discard(key.fileobj)
+                    sel.unregister(key.fileobj)
+    return list(open_)
+
+
+def hello_seconds(url: str) -> float:
+    started = time.monotonic()
+    with urllib.request.urlopen(url + "/hello", timeout=10) as reply:
+        assert reply.status == 200 and reply.read() == b"Hello from Heketi"
+    return time.monotonic() - started
+
+
+def test_slowloris_flood_is_bounded_and_hello_keeps_answering(server_factory):
+    server = server_factory(config={"max_connections": LIMIT,
+                                    "header_timeout_seconds": HEADER_TIMEOUT})
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(FLOOD):
+            socks.append(half_open(server.port))
+        flooded = time.monotonic()
+        assert hello_seconds(server.url) < 2  # the flood does not stop the service
+
+        # a trickling client (a header byte every 0.5 s) is still cut at the header timeout
+        trickler = half_open(server.port)
+        socks.append(trickler)
+        started = time.monotonic()
+        cut_after = None
+        while time.monotonic() - started < HEADER_TIMEOUT + 5:
+            if closed_by_peer(trickler):
+                cut_after = time.monotonic() - started
+                break
+            try:
+                trickler.send(b"x")
+            except OSError:
+                cut_after = time.monotonic() - started
+                break
+            time.sleep(0.5)
+        assert cut_after is not None, "a trickling slowloris connection was never closed"
+        assert HEADER_TIMEOUT - 1 <= cut_after <= HEADER_TIMEOUT + 2, cut_after
+
+        still_open = wait_all_closed(socks, flooded + HEADER_TIMEOUT + 10)
+        assert not still_open, f"{len(still_open)} half-open connections were not closed"
+        assert hello_seconds(server.url) < 2
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(0.5)
+    log = server.log_path.read_text(errors="replace")
+    assert log.count("overload:") == 1, server.log_tail()
+    assert "connection limit of 200 reached" in log
+    assert "Traceback" not in log and "EMFILE" not in log
+    assert "connection load back to normal" in log
