@@ -1,6 +1,7 @@
 """The aiohttp application: middleware chain and routes (heketi ``main.go`` order).
 
-Open routes: ``/hello``, ``/metrics``.  Everything else: error shaping →
+Open routes: ``/hello``, ``/metrics`` (``/metrics`` needs the admin token with
+``metrics_require_admin``).  Everything else: error shaping →
 JWT (before routing, so even unknown paths need a token) → role check →
 admin-state (maintenance) → heketi router.
 """
@@ -43,7 +44,7 @@ async def errors_middleware(request: web.Request, handler):
 def auth_middleware(authenticator: Authenticator):
     @web.middleware
     async def middleware(request: web.Request, handler):
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS and not metrics_closed(request):
             return await handler(request)
         role = authenticator.authenticate(request.method, request.path,
                                           request.headers.get("Authorization"))
@@ -81,6 +82,12 @@ async def strict_slash_middleware(request: web.Request, handler):
             return web.Response(status=301, body=body.encode(), headers={
                 "Location": location, "Content-Type": "text/html; charset=utf-8"})
     return await handler(request)
+
+
+def metrics_closed(request: web.Request) -> bool:
+    """heketi serves /metrics to anyone; ``metrics_require_admin`` puts it behind the
+    admin token like every other admin route."""
+    return request.path == "/metrics" and context.runtime(request).config.metrics_require_admin
 
 
 async def hello(_request: web.Request) -> web.Response:
