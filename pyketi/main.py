@@ -138,11 +138,15 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     if args.jsonfile == "-":
         sys.stdout.write(text)
         return 0
-    out = Path(args.jsonfile)
-    if out.exists():
-        raise ConfigError(f"ERROR: {out} already exists; refusing to overwrite it")
-    out.write_text(text)
-    print(f"DB exported to {out}")
+    from pyketi.db.files import UnsafePath, write_private_text
+
+    try:
+        write_private_text(args.jsonfile, text)
+    except UnsafePath as e:
+        raise ConfigError(f"ERROR: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"ERROR: unable to write {args.jsonfile}: {e.strerror}") from None
+    print(f"DB exported to {args.jsonfile}")
     return 0
 
 
