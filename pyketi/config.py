@@ -3,7 +3,9 @@
 Mirrors ``server/config/config.go`` and ``apps/glusterfs/app_config.go``:
 unknown keys are ignored (one warning lists them), a type mismatch is an error,
 heketi's environment overrides apply.  pyketi's own keys: ``database_url``
-(top level or under ``glusterfs``), ``bind`` (listen address).
+(top level or under ``glusterfs``), ``bind`` (listen address), ``max_connections``,
+``header_timeout_seconds``, ``keepalive_timeout_seconds`` (listener limits),
+``metrics_require_admin``.
 """
 
 from __future__ import annotations

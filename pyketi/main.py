@@ -64,9 +64,8 @@ async def _listen(cfg: Config, runner: web.AppRunner,
     make_handler = runner.server
     assert make_handler is not None
     return await loop.create_server(
-        lambda: listener.GuardedProtocol(guard, make_handler), cfg.bind, cfg.port,
-        reuse_address=True, ssl=tls, backlog=512,
-        ssl_handshake_timeout=cfg.header_timeout_seconds if tls else None)
+        lambda: listener.GuardedProtocol(guard, make_handler, tls), cfg.bind, cfg.port,
+        reuse_address=True, backlog=512)
 
 
 async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:

@@ -11,7 +11,9 @@ a ``GuardedProtocol`` around aiohttp's own ``RequestHandler``:
   nothing to drop), or, when every connection is busy with a request, is answered
   ``503`` and closed;
 * a connection must finish its request headers within ``header_timeout`` seconds of
-  connecting (or of the first byte of its next request on a kept-alive connection);
+  connecting (or of the first byte of its next request on a kept-alive connection); with TLS
+  the handshake is done here (``start_tls``), so a connection is counted and timed from the
+  moment it is accepted, handshake included;
 * going over the limit is logged once per overload episode, with a summary when the load is
   back under half the limit; asyncio's per-accept "out of system resource" tracebacks are
   replaced by the same single line.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import ssl
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -102,15 +105,26 @@ class ConnectionGuard:
 class GuardedProtocol(asyncio.Protocol):
     """One connection: aiohttp's request handler behind the guard's limits."""
 
-    def __init__(self, guard: ConnectionGuard, make_handler: Callable[[], asyncio.Protocol]):
+    def __init__(self, guard: ConnectionGuard, make_handler: Callable[[], asyncio.Protocol],
+                 tls: ssl.SSLContext | None = None):
         self._guard = guard
         self._make_handler = make_handler
+        self._tls = tls
         self._handler: asyncio.Protocol | None = None
         self._transport: asyncio.BaseTransport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._handshake: asyncio.Task[None] | None = None
+        self._early: list[bytes] = []  # decrypted bytes that came with the handshake's end
+        self._closed = False
+        self._had_request = False  # a complete request arrived on this connection
 
     # -- state read from aiohttp's handler -----------------------------------
     def waiting_for_request(self) -> bool:
+        """No request of this connection is being handled: closing it loses nothing."""
+        if self._handler is None:
+            return self._handshake is not None  # still in the TLS handshake
+        if not self._had_request:
+            return True
         waiter = getattr(self._handler, "_waiter", None)
         return waiter is not None and not waiter.done()
 
@@ -137,6 +151,7 @@ class GuardedProtocol(asyncio.Protocol):
             self.close()
 
     def close(self) -> None:
+        self._closed = True
         self._disarm()
         force_close = getattr(self._handler, "force_close", None)
         if force_close is not None:
@@ -148,19 +163,51 @@ class GuardedProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
         if not self._guard.admit(self):
-            if isinstance(transport, asyncio.WriteTransport):
+            if self._tls is None and isinstance(transport, asyncio.WriteTransport):
                 transport.write(BUSY_REPLY)
+            self._closed = True
             transport.close()
             return
+        self._arm()
+        if self._tls is None:
+            self._start(transport)
+            return
+        assert isinstance(transport, asyncio.ReadTransport)
+        transport.pause_reading()  # not a byte before start_tls owns the socket
+        self._handshake = asyncio.get_running_loop().create_task(self._start_tls(transport))
+
+    async def _start_tls(self, raw: asyncio.BaseTransport) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await loop.start_tls(raw, self, self._tls, server_side=True,
+                                             ssl_handshake_timeout=self._guard.header_timeout)
+        except Exception:  # noqa: BLE001 - failed or timed-out handshake, peer gone
+            raw.close()
+            return
+        finally:
+            self._handshake = None
+        if self._closed or transport is None:
+            if transport is not None:
+                transport.close()
+            return
+        self._transport = transport
+        self._start(transport)
+        early, self._early = self._early, []
+        for data in early:
+            self.data_received(data)
+
+    def _start(self, transport: asyncio.BaseTransport) -> None:
         self._handler = self._make_handler()
         self._handler.connection_made(transport)
-        self._arm()
 
     def data_received(self, data: bytes) -> None:
         if self._handler is None:
+            if self._handshake is not None and not self._closed:
+                self._early.append(data)
             return
         self._handler.data_received(data)
         if self._request_arrived():
+            self._had_request = True
             self._disarm()
         elif self.waiting_for_request():
             self._arm()  # part of a request: its headers must be complete in time
@@ -169,6 +216,7 @@ class GuardedProtocol(asyncio.Protocol):
         return self._handler.eof_received() if self._handler is not None else None
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        self._closed = True
         self._disarm()
         self._guard.release(self)
         if self._handler is not None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import selectors
 import socket
+import ssl
 import time
 import urllib.request
+
+from tlscert import self_signed
 
 FLOOD = 2000
 LIMIT = 200
@@ -99,3 +102,32 @@ def test_slowloris_flood_is_bounded_and_hello_keeps_answering(server_factory):
     assert "connection limit of 200 reached" in log
     assert "Traceback" not in log and "EMFILE" not in log
     assert "connection load back to normal" in log
+
+
+def test_tls_handshakes_count_and_time_out_too(server_factory, tmp_path):
+    """With enable_tls, connections that never finish the TLS handshake are counted against
+    the limit and closed after the header timeout; HTTPS keeps answering."""
+    cert, key = self_signed(tmp_path)
+    server = server_factory(config={"max_connections": 50, "header_timeout_seconds": 2,
+                                    "enable_tls": True, "cert_file": str(cert),
+                                    "key_file": str(key)})
+    trusted = ssl.create_default_context(cafile=str(cert))
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(300):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"\x16\x03\x01")  # the start of a ClientHello, never finished
+            sock.setblocking(False)
+            socks.append(sock)
+        flooded = time.monotonic()
+        started = time.monotonic()
+        with urllib.request.urlopen(server.url + "/hello", timeout=10, context=trusted) as r:
+            assert r.status == 200
+        assert time.monotonic() - started < 2
+        still_open = wait_all_closed(socks, flooded + 2 + 10)
+        assert not still_open, f"{len(still_open)} unfinished handshakes were not closed"
+    finally:
+        for s in socks:
+            s.close()
+    log = server.log_path.read_text(errors="replace")
+    assert log.count("overload:") == 1 and "connection limit of 50 reached" in log, log
