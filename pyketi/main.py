@@ -79,8 +79,10 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
     rt = Runtime(cfg, db, executor)
     await rt.start()
     app = build_app(rt)
+    # lingering_time: after an early reply (408 slow body, 413) unread body bytes are
+    # drained for 1 s at most (aiohttp: 10 s), so a slow body does not keep its slot
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                           keepalive_timeout=cfg.keepalive_timeout_seconds)
+                           keepalive_timeout=cfg.keepalive_timeout_seconds, lingering_time=1.0)
     await runner.setup()
     server = await _listen(cfg, runner, tls)
     print(f"Heketi-compatible pyketi {__version__}", flush=True)

@@ -8,6 +8,7 @@ admin-state (maintenance) → heketi router.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 
@@ -39,6 +40,22 @@ async def errors_middleware(request: web.Request, handler):
     except Exception:  # noqa: BLE001 - never a traceback to the client
         log.exception("internal error on %s %s", request.method, request.path)
         return text_error(500, "Internal server error")
+
+
+@web.middleware
+async def body_deadline_middleware(request: web.Request, handler):
+    """A request body must arrive within ``header_timeout_seconds`` of its headers (a
+    slow-body client would otherwise hold its connection forever); read here, it is
+    cached for the handler."""
+    if request.can_read_body:
+        timeout = context.runtime(request).config.header_timeout_seconds
+        try:
+            await asyncio.wait_for(request.read(), timeout)
+        except asyncio.TimeoutError:
+            response = text_error(408, "Request body not received in time")
+            response.force_close()
+            return response
+    return await handler(request)
 
 
 def auth_middleware(authenticator: Authenticator):
@@ -96,7 +113,7 @@ async def hello(_request: web.Request) -> web.Response:
 
 
 def build_app(rt: Runtime) -> web.Application:
-    middlewares = [errors_middleware]
+    middlewares = [errors_middleware, body_deadline_middleware]
     if rt.config.auth:
         middlewares.append(auth_middleware(Authenticator(
             rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway)))

@@ -131,3 +131,31 @@ def test_tls_handshakes_count_and_time_out_too(server_factory, tmp_path):
             s.close()
     log = server.log_path.read_text(errors="replace")
     assert log.count("overload:") == 1 and "connection limit of 50 reached" in log, log
+
+
+def test_busy_connections_are_kept_and_slow_bodies_time_out(server_factory):
+    """Connections whose request is being handled are never dropped for a newcomer: at the
+    limit with all busy, a new connection gets 503. A body that does not arrive within the
+    header timeout gets 408 and frees the connection."""
+    server = server_factory(config={"max_connections": 3, "header_timeout_seconds": 2})
+    slow = []
+    try:
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"POST /volumes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"si")
+            slow.append(sock)
+        time.sleep(0.5)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as newcomer:
+            newcomer.sendall(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert newcomer.recv(4096).startswith(b"HTTP/1.1 503 ")
+        for sock in slow:
+            reply = sock.recv(4096)
+            assert reply.startswith(b"HTTP/1.1 408 "), reply
+            assert b"Request body not received in time" in reply
+            sock.setblocking(False)
+        assert not wait_all_closed(slow, time.monotonic() + 5)
+        assert hello_seconds(server.url) < 2
+    finally:
+        for sock in slow:
+            sock.close()
