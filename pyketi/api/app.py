@@ -44,18 +44,28 @@ async def errors_middleware(request: web.Request, handler):
 
 @web.middleware
 async def body_deadline_middleware(request: web.Request, handler):
-    """A request body must arrive within ``header_timeout_seconds`` of its headers (a
-    slow-body client would otherwise hold its connection forever); read here, it is
-    cached for the handler."""
-    if request.can_read_body:
-        timeout = context.runtime(request).config.header_timeout_seconds
-        try:
-            await asyncio.wait_for(request.read(), timeout)
-        except asyncio.TimeoutError:
-            response = text_error(408, "Request body not received in time")
-            response.force_close()
-            return response
-    return await handler(request)
+    """A request body must arrive within ``header_timeout_seconds`` of its headers: a
+    slow-body client would otherwise hold its connection forever.  The handler runs (and
+    reads the body) as usual; if the body is still incomplete at the deadline, the handler
+    is cancelled and the client gets 408 on a closed connection."""
+    if not request.can_read_body or request.content.is_eof():
+        return await handler(request)
+    work = asyncio.ensure_future(handler(request))
+    body = asyncio.ensure_future(request.content.wait_eof())
+    try:
+        await asyncio.wait({work, body}, return_when=asyncio.FIRST_COMPLETED,
+                           timeout=context.runtime(request).config.header_timeout_seconds)
+        if work.done() or body.done():
+            return await work
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+    finally:
+        body.cancel()
+        if not work.done():  # we were cancelled ourselves
+            work.cancel()
+    response = text_error(408, "Request body not received in time")
+    response.force_close()
+    return response
 
 
 def auth_middleware(authenticator: Authenticator):

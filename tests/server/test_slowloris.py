@@ -13,7 +13,10 @@ import ssl
 import time
 import urllib.request
 
+from server_process import ADMIN_SECRET
 from tlscert import self_signed
+
+from pyketi.client.auth import authorization_header
 
 FLOOD = 2000
 LIMIT = 200
@@ -142,8 +145,10 @@ def test_busy_connections_are_kept_and_slow_bodies_time_out(server_factory):
     try:
         for _ in range(3):
             sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            sock.sendall(b"POST /volumes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"si")
+            auth = authorization_header("admin", ADMIN_SECRET, "POST", "/internal/logging")
+            sock.sendall(b"POST /internal/logging HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Authorization: " + auth.encode() + b"\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"lo")
             slow.append(sock)
         time.sleep(0.5)
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as newcomer:
