@@ -180,7 +180,8 @@ class GuardedProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         try:
             transport = await loop.start_tls(raw, self, self._tls, server_side=True,
-                                             ssl_handshake_timeout=self._guard.header_timeout)
+                                             ssl_handshake_timeout=self._guard.header_timeout,
+                                             ssl_shutdown_timeout=self._guard.header_timeout)
         except Exception:  # noqa: BLE001 - failed or timed-out handshake, peer gone
             raw.close()
             return
