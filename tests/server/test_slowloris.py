@@ -164,3 +164,16 @@ def test_busy_connections_are_kept_and_slow_bodies_time_out(server_factory):
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_idle_keepalive_connections_are_closed(server_factory):
+    """``keepalive_timeout_seconds`` bounds an idle kept-alive connection (aiohttp's
+    AppRunner default is an hour)."""
+    server = server_factory(config={"keepalive_timeout_seconds": 1})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+        sock.setblocking(False)
+        started = time.monotonic()
+        assert not wait_all_closed([sock], started + 10)
+        assert time.monotonic() - started < 4
