@@ -41,5 +41,5 @@ def precreate_sqlite(path: str | None) -> None:
         return
     try:
         os.close(create_private(path))
-    except (UnsafePath, FileNotFoundError):
-        pass  # created meanwhile, or no directory: SQLite reports that itself
+    except (UnsafePath, OSError):
+        pass  # created meanwhile, no directory, no permission: SQLite reports it itself
