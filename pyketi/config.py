@@ -3,7 +3,9 @@
 Mirrors ``server/config/config.go`` and ``apps/glusterfs/app_config.go``:
 unknown keys are ignored (one warning lists them), a type mismatch is an error,
 heketi's environment overrides apply.  pyketi's own keys: ``database_url``
-(top level or under ``glusterfs``), ``bind`` (listen address).
+(top level or under ``glusterfs``), ``bind`` (listen address), ``max_connections``,
+``header_timeout_seconds``, ``keepalive_timeout_seconds`` (listener limits),
+``metrics_require_admin``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "port": (str,), "use_auth": (bool,), "jwt": (dict,), "backup_db_to_kube_secret": (bool,),
     "enable_tls": (bool,), "cert_file": (str,), "key_file": (str,), "profiling": (bool,),
     "default_state": (str,), "glusterfs": (dict,), "database_url": (str,), "bind": (str,),
+    "max_connections": (int,), "header_timeout_seconds": (int, float),
+    "keepalive_timeout_seconds": (int, float), "metrics_require_admin": (bool,),
 }
 
 
@@ -77,6 +81,14 @@ class Config:
     job_retention_seconds: int = 24 * 3600  # finished /queue entries nobody polled
     glusterfs: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    use_auth: bool | None = None  # heketi.json's use_auth, ignored as heketi >= v10 does
+    enable_tls: bool = False
+    cert_file: str = ""
+    key_file: str = ""
+    max_connections: int = 1024
+    header_timeout_seconds: float = 10.0
+    keepalive_timeout_seconds: float = 75.0
+    metrics_require_admin: bool = False
 
     @property
     def gid_allocation(self) -> bool:
@@ -125,6 +137,10 @@ def load_config(path: str | None, disable_auth: bool = False,
     cfg.admin_key = ((jwt.get("admin") or {}).get("key")) or ""
     cfg.user_key = ((jwt.get("user") or {}).get("key")) or ""
     cfg.default_state = raw.get("default_state", "normal")
+    for key in ("use_auth", "enable_tls", "cert_file", "key_file", "max_connections",
+                "header_timeout_seconds", "keepalive_timeout_seconds", "metrics_require_admin"):
+        if key in raw:
+            setattr(cfg, key, raw[key])
     for key in ("brick_max_size_gb", "brick_min_size_gb", "max_bricks_per_volume",
                 "average_file_size_kb", "pre_request_volume_options",
                 "post_request_volume_options", "zone_checking", "max_volumes_per_cluster",
@@ -218,6 +234,42 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("brick_min_size_gb must be >= 1 and <= brick_max_size_gb")
     if cfg.job_retention_seconds < 1:
         raise ConfigError("glusterfs.job_retention_seconds must be at least 1")
+    _validate_listener(cfg)
     if cfg.gid_min or cfg.gid_max:
         if not (0 < cfg.gid_min <= cfg.gid_max < 2**31 - 1):
             raise ConfigError("glusterfs.gid_range must have 0 < min <= max < 2147483647")
+
+
+def _validate_listener(cfg: Config) -> None:
+    if cfg.max_connections < 1:
+        raise ConfigError("max_connections must be at least 1")
+    for key in ("header_timeout_seconds", "keepalive_timeout_seconds"):
+        if not 0 < getattr(cfg, key) <= 86400:
+            raise ConfigError(f"{key} must be more than 0 and at most 86400")
+    if cfg.enable_tls and not (cfg.cert_file and cfg.key_file):
+        raise ConfigError("ERROR: enable_tls is true but cert_file and key_file are not both set")
+
+
+MIN_JWT_KEY_BYTES = 32
+
+
+def startup_warnings(cfg: Config) -> list[str]:
+    """What ``serve`` must say once at start about a risky configuration (never a key)."""
+    warnings = []
+    if not cfg.auth:
+        where = ("reachable only from this host" if cfg.bind in ("127.0.0.1", "::1", "localhost")
+                 else "reachable from the network")
+        warnings.append(
+            f"AUTHENTICATION IS DISABLED (--disable-auth): anyone who can connect to "
+            f"{cfg.bind}:{cfg.port} ({where}) may call every route as admin, including "
+            f"/db/dump, /backup/db and POST /admin")
+    if cfg.use_auth is False and cfg.auth:
+        warnings.append("use_auth: false is ignored (as heketi does since v10): authentication "
+                        "stays on; start with --disable-auth to turn it off")
+    if cfg.auth:
+        for name, key in (("jwt.admin.key", cfg.admin_key), ("jwt.user.key", cfg.user_key)):
+            if len(key.encode()) < MIN_JWT_KEY_BYTES:
+                warnings.append(f"{name} is shorter than {MIN_JWT_KEY_BYTES} bytes: a short "
+                                f"HMAC key can be guessed; use a random key of at least "
+                                f"{MIN_JWT_KEY_BYTES} bytes")
+    return warnings

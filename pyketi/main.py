@@ -7,13 +7,14 @@ import asyncio
 import json
 import logging
 import signal
+import ssl
 import sys
 from pathlib import Path
 
 from aiohttp import web
 
 from pyketi import __version__
-from pyketi.config import Config, ConfigError, load_config
+from pyketi.config import Config, ConfigError, load_config, startup_warnings
 
 log = logging.getLogger("pyketi")
 
@@ -32,7 +33,42 @@ def _open_db(cfg: Config, upgrade: bool = True):
     return db
 
 
-async def _serve(cfg: Config) -> None:
+def _tls_context(cfg: Config) -> ssl.SSLContext | None:
+    """heketi's ``enable_tls``: HTTPS with ``cert_file``/``key_file``, checked before start."""
+    if not cfg.enable_tls:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
+    except OSError as e:
+        raise ConfigError(f"ERROR: unable to load TLS certificate {cfg.cert_file} and key "
+                          f"{cfg.key_file}: {e.strerror or e}") from None
+    except ssl.SSLError as e:
+        raise ConfigError(f"ERROR: unable to load TLS certificate {cfg.cert_file} and key "
+                          f"{cfg.key_file}: {e.reason or e}") from None
+    return ctx
+
+
+async def _listen(cfg: Config, runner: web.AppRunner,
+                  tls: ssl.SSLContext | None) -> asyncio.AbstractServer:
+    """The listening socket, each connection behind the slowloris guard (api/listener.py)."""
+    from pyketi.api import listener
+
+    limit = listener.connection_limit(cfg.max_connections, listener.raise_fd_limit())
+    if limit < cfg.max_connections:
+        log.warning("max_connections lowered from %d to %d to fit the file descriptor limit",
+                    cfg.max_connections, limit)
+    guard = listener.ConnectionGuard(limit, cfg.header_timeout_seconds)
+    loop = asyncio.get_running_loop()
+    listener.quiet_accept_errors(guard, loop)
+    make_handler = runner.server
+    assert make_handler is not None
+    return await loop.create_server(
+        lambda: listener.GuardedProtocol(guard, make_handler, tls), cfg.bind, cfg.port,
+        reuse_address=True, backlog=512)
+
+
+async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
     import pyketi.operations.registry  # noqa: F401 - registers operation kinds and steps
     from pyketi.api.app import build_app
     from pyketi.executors.factory import make_executor
@@ -43,10 +79,12 @@ async def _serve(cfg: Config) -> None:
     rt = Runtime(cfg, db, executor)
     await rt.start()
     app = build_app(rt)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # lingering_time: after an early reply (408 slow body, 413) unread body bytes are
+    # drained for 1 s at most (aiohttp: 10 s), so a slow body does not keep its slot
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           keepalive_timeout=cfg.keepalive_timeout_seconds, lingering_time=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, cfg.bind, cfg.port, reuse_address=True)
-    await site.start()
+    server = await _listen(cfg, runner, tls)
     print(f"Heketi-compatible pyketi {__version__}", flush=True)
     print(f"Listening on port {cfg.port}", flush=True)
     stop = asyncio.Event()
@@ -56,6 +94,7 @@ async def _serve(cfg: Config) -> None:
     loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(rt, "admin_state", "normal"))
     await stop.wait()
     log.info("shutting down")
+    server.close()
     await runner.cleanup()
     await rt.stop()
     db.dispose()
@@ -67,7 +106,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cfg.port = args.port
     if args.bind:
         cfg.bind = args.bind
-    asyncio.run(_serve(cfg))
+    tls = _tls_context(cfg)
+    for warning in startup_warnings(cfg):
+        log.warning("%s", warning)
+    asyncio.run(_serve(cfg, tls))
     return 0
 
 
@@ -97,11 +139,15 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     if args.jsonfile == "-":
         sys.stdout.write(text)
         return 0
-    out = Path(args.jsonfile)
-    if out.exists():
-        raise ConfigError(f"ERROR: {out} already exists; refusing to overwrite it")
-    out.write_text(text)
-    print(f"DB exported to {out}")
+    from pyketi.db.files import UnsafePath, write_private_text
+
+    try:
+        write_private_text(args.jsonfile, text)
+    except UnsafePath as e:
+        raise ConfigError(f"ERROR: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"ERROR: unable to write {args.jsonfile}: {e.strerror}") from None
+    print(f"DB exported to {args.jsonfile}")
     return 0
 
 

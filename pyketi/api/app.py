@@ -1,12 +1,14 @@
 """The aiohttp application: middleware chain and routes (heketi ``main.go`` order).
 
-Open routes: ``/hello``, ``/metrics``, ``/healthz``, ``/readyz``.  Everything else: error
+Open routes: ``/hello``, ``/metrics`` (needs the admin token with
+``metrics_require_admin``), ``/healthz``, ``/readyz``.  Everything else: error
 shaping → JWT (before routing, so even unknown paths need a token) → role check →
 admin-state (maintenance) → heketi router.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 
@@ -42,10 +44,36 @@ async def errors_middleware(request: web.Request, handler):
         return text_error(500, "Internal server error")
 
 
+@web.middleware
+async def body_deadline_middleware(request: web.Request, handler):
+    """A request body must arrive within ``header_timeout_seconds`` of its headers: a
+    slow-body client would otherwise hold its connection forever.  The handler runs (and
+    reads the body) as usual; if the body is still incomplete at the deadline, the handler
+    is cancelled and the client gets 408 on a closed connection."""
+    if not request.can_read_body or request.content.is_eof():
+        return await handler(request)
+    work = asyncio.ensure_future(handler(request))
+    body = asyncio.ensure_future(request.content.wait_eof())
+    try:
+        await asyncio.wait({work, body}, return_when=asyncio.FIRST_COMPLETED,
+                           timeout=context.runtime(request).config.header_timeout_seconds)
+        if work.done() or body.done():
+            return await work
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+    finally:
+        body.cancel()
+        if not work.done():  # we were cancelled ourselves
+            work.cancel()
+    response = text_error(408, "Request body not received in time")
+    response.force_close()
+    return response
+
+
 def auth_middleware(authenticator: Authenticator):
     @web.middleware
     async def middleware(request: web.Request, handler):
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS and not metrics_closed(request):
             return await handler(request)
         role = authenticator.authenticate(request.method, request.path,
                                           request.headers.get("Authorization"))
@@ -90,13 +118,19 @@ async def strict_slash_middleware(request: web.Request, handler):
     return await handler(request)
 
 
+def metrics_closed(request: web.Request) -> bool:
+    """heketi serves /metrics to anyone; ``metrics_require_admin`` puts it behind the
+    admin token like every other admin route."""
+    return request.path == "/metrics" and context.runtime(request).config.metrics_require_admin
+
+
 async def hello(_request: web.Request) -> web.Response:
     return web.Response(body=b"Hello from Heketi",
                         headers={"Content-Type": "text/plain; charset=UTF-8"})
 
 
 def build_app(rt: Runtime) -> web.Application:
-    middlewares = [errors_middleware]
+    middlewares = [errors_middleware, body_deadline_middleware]
     if rt.config.auth:
         middlewares.append(auth_middleware(Authenticator(
             rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway)))

@@ -12,6 +12,7 @@ from aiohttp import web
 from pyketi.api.context import runtime
 from pyketi.api.responses import json_response
 from pyketi.db import check, export
+from pyketi.db.files import create_private
 
 
 async def dump(request: web.Request) -> web.Response:
@@ -44,15 +45,21 @@ async def backup(request: web.Request) -> web.Response:
 def sqlite_backup(path: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         target = os.path.join(tmp, "backup.db")
-        src = sqlite3.connect(path)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        backup_file(path, target)
         with open(target, "rb") as f:
             return f.read()
+
+
+def backup_file(path: str, target: str) -> None:
+    """SQLite's online backup of ``path`` into a new 0600 file ``target``."""
+    os.close(create_private(target))
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -18,12 +18,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, make_url, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pyketi.config import ConfigError
+from pyketi.db.files import precreate_sqlite
 
 T = TypeVar("T")
 PG_RETRIES = 3
@@ -50,6 +51,7 @@ def make_engine(url: str) -> Engine:
             raise DriverMissing(f"ERROR: PostgreSQL support needs: pip install pyketi[postgres] "
                                 f"({e})") from None
     if url.startswith("sqlite"):
+        precreate_sqlite(make_url(url).database)  # 0600, before SQLite creates it
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=8)
 

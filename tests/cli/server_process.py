@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -47,10 +48,14 @@ def python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 class ServerProcess:
     def __init__(self, workdir: Path, glusterfs: dict[str, Any] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
+                 args: list[str] | None = None) -> None:
+        """``config``: more top-level keys of the config file; ``args``: more
+        ``serve`` arguments."""
         self.workdir = workdir
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = bool((config or {}).get("enable_tls"))
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
         self.config_path = workdir / "pyketi.json"
         settings: dict[str, Any] = {
@@ -65,15 +70,18 @@ class ServerProcess:
             "jwt": {"admin": {"key": ADMIN_SECRET}, "user": {"key": USER_SECRET}},
             "glusterfs": settings,
             "database_url": f"sqlite:///{workdir / 'pyketi.db'}",
+            **(config or {}),
         }
         self.config_path.write_text(json.dumps(config, indent=2))
         self._env = env or {}
+        self._args = list(args or [])
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pyketi", "serve", "--config", str(self.config_path)],
+                [sys.executable, "-m", "pyketi", "serve", "--config", str(self.config_path),
+                 *self._args],
                 cwd=self.workdir, env=python_env(self._env), stdout=log,
                 stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
@@ -82,7 +90,8 @@ class ServerProcess:
                 raise RuntimeError(f"pyketi server exited with {self.proc.returncode}:\n"
                                    + self.log_tail())
             try:
-                with urllib.request.urlopen(self.url + "/hello", timeout=1) as reply:
+                with urllib.request.urlopen(self.url + "/hello", timeout=1,
+                                            context=self._probe_context()) as reply:
                     if reply.status == 200:
                         return self
             except OSError:
@@ -90,6 +99,15 @@ class ServerProcess:
         self.stop()
         raise RuntimeError(f"pyketi server did not answer /hello within "
                            f"{START_TIMEOUT:.0f}s:\n" + self.log_tail())
+
+    def _probe_context(self) -> ssl.SSLContext | None:
+        """The readiness probe does not check the test's certificate (the tests do)."""
+        if not self.tls:
+            return None
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -116,10 +134,11 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
 
     def start(glusterfs: dict[str, Any] | None = None,
-              env: dict[str, str] | None = None) -> ServerProcess:
+              env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
+              args: list[str] | None = None) -> ServerProcess:
         workdir = tmp_path / f"server{len(started)}"
         workdir.mkdir()
-        server = ServerProcess(workdir, glusterfs, env)
+        server = ServerProcess(workdir, glusterfs, env, config, args)
         started.append(server)
         return server.start()
 
