@@ -35,6 +35,10 @@ class NodeUnreachable(ExecutorError):
     """The node did not answer (connection refused, timeout, ...)."""
 
 
+class CommandTimeout(ExecutorError):
+    """A batch did not finish within its timeout (the node may hang)."""
+
+
 @dataclass
 class DeviceInfo:
     """Sizes in KiB, as reported by ``vgdisplay -c``."""

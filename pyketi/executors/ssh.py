@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from .base import ExecutorError, NodeUnreachable
+from .base import CommandTimeout, ExecutorError, NodeUnreachable
 from .transport import Command, Result, Transport
 
 log = logging.getLogger(__name__)
@@ -459,7 +459,7 @@ class SshTransport(Transport):
             if chan.closed and not got and not chan.exit_status_ready():
                 # channel closed without an exit status (connection lost / aborted)
                 if time.monotonic() >= deadline:
-                    raise ExecutorError(TIMEOUT_TEXT, host)
+                    raise CommandTimeout(TIMEOUT_TEXT, host)
                 t = chan.get_transport()
                 if t is None or not t.is_active():
                     raise NodeUnreachable(
@@ -468,7 +468,7 @@ class SshTransport(Transport):
                 raise ExecutorError(f"SSH channel to {host} closed unexpectedly", host)
             if time.monotonic() >= deadline:
                 log.warning("ssh %s: batch timed out, closing the channel", self._where(host))
-                raise ExecutorError(TIMEOUT_TEXT, host)
+                raise CommandTimeout(TIMEOUT_TEXT, host)
             if got:
                 idle = 0.001
             else:
