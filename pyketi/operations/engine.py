@@ -8,7 +8,10 @@ each step's undo (or redo) from the stored spec alone.
 
 * ``rollback`` operations (create, expand, add): on failure the started steps
   are undone in reverse order, then the kind's DB rollback removes the pending
-  objects and returns device space.
+  objects and returns device space.  When an undo fails (a node that hangs or cannot
+  be reached is refused at once, see ``executors.reachability``), the
+  operation is left marked ``failed`` and the slot is released: the background
+  cleaner undoes it when the node answers again (``CleanupPending``).
 * ``forward`` operations (deletes): on failure the pending marks are lifted
   (the object is visible again, a retried delete finishes the job); after a
   crash the cleaner re-runs the idempotent steps and finalizes.
@@ -74,6 +77,12 @@ def kind(name: str, definition: KindDef) -> None:
 
 class OperationFailed(Exception):
     """An operation failed; ``str()`` is the message for the client."""
+
+
+class CleanupPending(OperationFailed):
+    """An operation failed and its undo could not finish (e.g. a node is
+    unreachable): it stays recorded as ``failed`` for the background cleaner,
+    so it must not be retried in place."""
 
 
 def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
@@ -149,7 +158,10 @@ async def execute(rt: "Runtime", op_id: str) -> Any:
             undo_errors = await undo_steps(rt, steps, started)
             if undo_errors:
                 await rt.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
-                raise OperationFailed(message) from e
+                log.warning("operation %s failed (%s); undo left to the background "
+                            "cleaner: %s", op_id, message, "; ".join(undo_errors))
+                rt.cleanup_later()
+                raise CleanupPending(message) from e
         await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
         raise OperationFailed(message) from e
     return await rt.db.write(_db_end(op_id, kd.finalize, results, None))

@@ -157,7 +157,9 @@ class Sshd:
     def stop(self) -> None:
         if getattr(self, "paused", False):
             self.resume()
-        for pid in self.session_pids():
+        for pid in self.tree_pids():  # sessions and the commands they run
+            if pid == self.proc.pid:
+                continue
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
