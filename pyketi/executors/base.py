@@ -240,5 +240,11 @@ class Executor(abc.ABC):
         """``gluster volume heal <vol> info --xml``."""
         raise ExecutorError(f"{type(self).__name__} does not support heal info", host)
 
+    def unreachable(self, host: str) -> str | None:
+        """Why ``host`` would be refused at once now (it recently did not answer), or None.
+
+        Lets an operation fail before it changes anything on any node."""
+        return None
+
     async def close(self) -> None:
         """Release connections (SSH transports)."""

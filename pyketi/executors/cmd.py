@@ -284,5 +284,8 @@ class CmdExecutor(Executor):
                 raise
             log.error("host %s: %s", host, exc)
 
+    def unreachable(self, host: str) -> str | None:
+        return self.runner.refusal(host)
+
     async def close(self) -> None:
         await self.runner.close()

@@ -91,8 +91,12 @@ class HostRunner:
         self.reachability.succeeded(host)
         return results
 
-    @staticmethod
-    def _refuse(reason: str | None, host: str) -> None:
+    def refusal(self, host: str) -> str | None:
+        """The error text a batch for ``host`` would fail with now, or None."""
+        reason = self.reachability.refusal(host)
+        return None if reason is None else f"Node {host} is unreachable: {reason}"
+
+    def _refuse(self, reason: str | None, host: str) -> None:
         if reason is not None:
             raise NodeUnreachable(f"Node {host} is unreachable: {reason}", host)
 

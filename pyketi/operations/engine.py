@@ -34,6 +34,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pyketi.db.models import Job, Operation, now
+from pyketi.executors.base import NodeUnreachable
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -48,6 +49,9 @@ DbFn = Callable[[Session, Operation, dict], Any]
 class StepDef:
     do: StepFn
     undo: StepFn | None = None
+    # hosts ``do`` changes: if one is known unreachable, the step fails before
+    # touching any node and needs no undo
+    touches: Callable[[dict], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,10 @@ STEPS: dict[str, StepDef] = {}
 KINDS: dict[str, KindDef] = {}
 
 
-def step(name: str, undo: StepFn | None = None) -> Callable[[StepFn], StepFn]:
+def step(name: str, undo: StepFn | None = None,
+         touches: Callable[[dict], list[str]] | None = None) -> Callable[[StepFn], StepFn]:
     def register(fn: StepFn) -> StepFn:
-        STEPS[name] = StepDef(fn, undo)
+        STEPS[name] = StepDef(fn, undo, touches)
         return fn
     return register
 
@@ -99,10 +104,21 @@ async def run_steps(rt: "Runtime", steps: list[dict],
     """Run steps in order; ``started`` collects the index of each step begun."""
     results: dict[str, Any] = {}
     for index, st in enumerate(steps):
+        definition = STEPS[st["name"]]
+        if definition.touches is not None:
+            _refuse_unreachable(rt, definition.touches(st["args"]))
         if started is not None:
             started.append(index)
-        results[st["name"]] = await STEPS[st["name"]].do(rt, st["args"])
+        results[st["name"]] = await definition.do(rt, st["args"])
     return results
+
+
+def _refuse_unreachable(rt: "Runtime", hosts: list[str]) -> None:
+    """Fail before a step starts when a host it changes recently did not answer."""
+    for host in hosts:
+        reason = rt.executor.unreachable(host)
+        if reason is not None:
+            raise NodeUnreachable(reason, host)
 
 
 async def undo_steps(rt: "Runtime", steps: list[dict], started: list[int]) -> list[str]:
