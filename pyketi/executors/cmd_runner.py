@@ -35,6 +35,10 @@ def first_failure(commands: list[Command], results: list[Result]) -> Result | No
     return None
 
 
+def _refused(host: str, reason: str) -> str:
+    return f"Node {host} is unreachable: {reason}"
+
+
 class HostRunner:
     """Hands batches to a ``Transport``, one batch at a time per host.
 
@@ -94,11 +98,12 @@ class HostRunner:
     def refusal(self, host: str) -> str | None:
         """The error text a batch for ``host`` would fail with now, or None."""
         reason = self.reachability.refusal(host)
-        return None if reason is None else f"Node {host} is unreachable: {reason}"
+        return None if reason is None else _refused(host, reason)
 
-    def _refuse(self, reason: str | None, host: str) -> None:
+    @staticmethod
+    def _refuse(reason: str | None, host: str) -> None:
         if reason is not None:
-            raise NodeUnreachable(f"Node {host} is unreachable: {reason}", host)
+            raise NodeUnreachable(_refused(host, reason), host)
 
     async def run_checked(self, host: str, commands: list[Command],
                           timeout: float) -> list[Result]:
