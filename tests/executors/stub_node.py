@@ -1,10 +1,12 @@
 """A stand-in storage node behind a real sshd: every node command is a stub.
 
 ``StubNode(dir)`` writes ``node-shell`` (the sshd ``ForceCommand``: runs the
-client's command with ``PATH=<dir>/bin:/usr/bin:/bin``) and one Python stub
-linked under every program name pyketi's command builders use; LVM and udevadm
-(absolute paths in heketi's commands) go through the stub as ``lvm_wrapper``.
-No real ``mount``, ``mkfs``, ``lvcreate`` ... ever runs on the test machine.
+client's command with ``PATH=<dir>/bin``, plus the sbin directories pyketi's
+script appends) and one Python stub linked under every program name pyketi's
+command builders use; LVM and udevadm (absolute paths in heketi's commands) go
+through the stub as ``lvm_wrapper``.  No real ``mount``, ``mkfs``,
+``lvcreate`` ... ever runs on the test machine; a program missing from
+``PROGRAMS`` fails (command not found) instead of running for real.
 
 Each call is appended to ``calls.log`` as JSON ``[node address, program, args...]``
 (the node address is the sshd's listening address, from ``SSH_CONNECTION``).
@@ -49,9 +51,9 @@ elif sub == "lvs":
 '''
 
 _SHELL = '''#!/bin/bash
-# sshd ForceCommand: the client's command with the stubs first in PATH
+# sshd ForceCommand: the client's command with only the stubs in PATH
 # (HOME: no ~/.bashrc of the test machine's user runs with the stubs)
-export PATH={bin}:/usr/bin:/bin HOME={home}
+export PATH={bin} HOME={home}
 unset BASH_ENV
 exec /bin/bash -c "$SSH_ORIGINAL_COMMAND"
 '''
