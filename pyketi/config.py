@@ -40,6 +40,7 @@ _GLUSTERFS_KEYS: dict[str, tuple[type, ...]] = {
     "injectexec": (dict,), "mockexec": (dict,), "database_url": (str,),
     "gid_range": (dict,), "operation_lease_seconds": (int,),
     "job_retention_seconds": (int,),
+    "node_unreachable_seconds": (int, float),
 }
 _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "port": (str,), "use_auth": (bool,), "jwt": (dict,), "backup_db_to_kube_secret": (bool,),

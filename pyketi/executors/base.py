@@ -35,6 +35,10 @@ class NodeUnreachable(ExecutorError):
     """The node did not answer (connection refused, timeout, ...)."""
 
 
+class CommandTimeout(ExecutorError):
+    """A batch did not finish within its timeout (the node may hang)."""
+
+
 @dataclass
 class DeviceInfo:
     """Sizes in KiB, as reported by ``vgdisplay -c``."""
@@ -235,6 +239,12 @@ class Executor(abc.ABC):
     async def volume_heal_info(self, host: str, name: str) -> list[HealBrickInfo]:
         """``gluster volume heal <vol> info --xml``."""
         raise ExecutorError(f"{type(self).__name__} does not support heal info", host)
+
+    def unreachable(self, host: str) -> str | None:
+        """Why ``host`` would be refused at once now (it recently did not answer), or None.
+
+        Lets an operation fail before it changes anything on any node."""
+        return None
 
     async def close(self) -> None:
         """Release connections (SSH transports)."""

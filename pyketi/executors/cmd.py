@@ -22,6 +22,7 @@ from pyketi.executors.cmd_runner import HostRunner, first_failure
 from pyketi.executors.config import ExecConfig
 from pyketi.executors.lvm_output import (is_not_found, parse_pv_report, parse_symlinks,
                                          parse_vgdisplay)
+from pyketi.executors.reachability import Reachability
 from pyketi.executors.transport import Command, Transport
 
 log = logging.getLogger("pyketi.executors")
@@ -39,12 +40,14 @@ class CmdExecutor(Executor):
 
     ``snapshot_name`` generates the temporary snapshot name of a clone
     (default ``tmpsnap_<32 hex>``, like heketi's ``utils.GenUUID``).
+    ``reachability`` remembers nodes that did not answer (fail fast on them).
     """
 
     def __init__(self, transport: Transport, config: ExecConfig | None = None, *,
-                 snapshot_name: Callable[[], str] = _new_snapshot_name):
+                 snapshot_name: Callable[[], str] = _new_snapshot_name,
+                 reachability: Reachability | None = None):
         self.config = config or ExecConfig()
-        self.runner = HostRunner(transport, self.config)
+        self.runner = HostRunner(transport, self.config, reachability)
         self._snapshot_name = snapshot_name
 
     @property
@@ -280,6 +283,9 @@ class CmdExecutor(Executor):
             if not quiet:
                 raise
             log.error("host %s: %s", host, exc)
+
+    def unreachable(self, host: str) -> str | None:
+        return self.runner.refusal(host)
 
     async def close(self) -> None:
         await self.runner.close()

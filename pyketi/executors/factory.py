@@ -14,7 +14,9 @@ heketi: ``apps/glusterfs/app.go`` (``NewApp``: the ``executor`` switch).
 
 ``mockexec`` keys (pyketi): ``state_file`` (persist the fake node state),
 ``device_size_gib`` (else env ``HEKETI_MOCK_DEVICE_SIZE_GB``, else 500),
-``strict`` (bool).  With env ``PYKETI_FAULTS`` set, any executor is wrapped
+``strict`` (bool).  ``node_unreachable_seconds`` (pyketi, default 60, 0 = off):
+how long a node that timed out or could not be reached is refused at once
+(``executors.reachability``).  With env ``PYKETI_FAULTS`` set, any executor is wrapped
 in a ``FaultExecutor`` (for subprocess tests).
 """
 
@@ -28,6 +30,7 @@ from pyketi.executors.cmd import CmdExecutor
 from pyketi.executors.config import ExecConfig
 from pyketi.executors.fault import ENV_VAR, FaultExecutor, rules_from_env
 from pyketi.executors.mock import MockExecutor, env_device_size_gib
+from pyketi.executors.reachability import DEFAULT_COOLDOWN, Reachability
 from pyketi.executors.transport import Transport
 
 SshTransportFactory = Callable[[Mapping[str, Any]], Transport]
@@ -62,7 +65,17 @@ def _make_base(name: str, cfg: Mapping[str, Any],
                env: Mapping[str, str]) -> Executor:
     if name == "mock":
         return make_mock(cfg.get("mockexec") or {}, env)
-    return make_ssh(cfg.get("sshexec") or {}, ssh_transport_factory, env)
+    return make_ssh(cfg.get("sshexec") or {}, ssh_transport_factory, env,
+                    unreachable_seconds(cfg))
+
+
+def unreachable_seconds(cfg: Mapping[str, Any]) -> float:
+    """``glusterfs.node_unreachable_seconds``: a number >= 0 (0 turns the memory off)."""
+    value = cfg.get("node_unreachable_seconds", DEFAULT_COOLDOWN)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"Unable to parse configuration: node_unreachable_seconds: "
+                         f"seconds >= 0 expected, got {value!r}")
+    return float(value)
 
 
 def make_mock(section: Mapping[str, Any], env: Mapping[str, str]) -> MockExecutor:
@@ -74,7 +87,8 @@ def make_mock(section: Mapping[str, Any], env: Mapping[str, str]) -> MockExecuto
 
 
 def make_ssh(section: Mapping[str, Any], transport_factory: SshTransportFactory | None,
-             env: Mapping[str, str]) -> CmdExecutor:
+             env: Mapping[str, str],
+             node_unreachable_seconds: float = DEFAULT_COOLDOWN) -> CmdExecutor:
     config = ExecConfig.from_heketi(section, env)
     if transport_factory is None:
         try:
@@ -83,4 +97,5 @@ def make_ssh(section: Mapping[str, Any], transport_factory: SshTransportFactory 
             raise ExecutorError(f"ssh executor unavailable: cannot import "
                                 f"pyketi.executors.ssh ({exc})") from None
         transport_factory = SshTransport.from_config
-    return CmdExecutor(transport_factory(section), config)
+    return CmdExecutor(transport_factory(section), config,
+                       reachability=Reachability(node_unreachable_seconds))

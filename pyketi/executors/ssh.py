@@ -13,6 +13,13 @@ Configuration is heketi's ``sshexec`` section (``keyfile``, ``user``, ``port``,
 ``connect_timeout``  seconds for TCP connect + SSH handshake + auth (10).
 ``command_timeout``  seconds; overrides the per-batch timeout given by callers.
 ``key_passphrase``   passphrase of an encrypted ``keyfile`` (never logged).
+``max_output_bytes`` cap on the output (stdout + stderr) captured from one
+                     batch (default 4 MiB); beyond it the channel is closed
+                     and the batch fails ("output of <cmd> on <host> exceeded
+                     N bytes"), so a flooding node cannot exhaust memory.
+
+The ``keyfile`` is refused, as OpenSSH does, when it is ours and readable or
+writable by group/others ("UNPROTECTED PRIVATE KEY FILE").
 
 Environment overrides as in heketi: ``HEKETI_SSH_KEYFILE``,
 ``HEKETI_SSH_USER``, ``HEKETI_SSH_PORT``.
@@ -43,7 +50,7 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from .base import ExecutorError, NodeUnreachable
+from .base import CommandTimeout, ExecutorError, NodeUnreachable
 from .transport import Command, Result, Transport
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,7 @@ POLICY_REJECT = "reject"
 POLICY_TOFU = "trust-on-first-use"
 _POLICIES = (POLICY_REJECT, POLICY_TOFU)
 _PATH_EXTRA = "/usr/local/sbin:/usr/sbin:/sbin"
+DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024
 
 
 def _seconds(cfg: dict, key: str) -> float | None:
@@ -139,6 +147,14 @@ class _TofuPolicy(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
+class _OutputTooLarge(Exception):
+    """Raised by ``_collect`` past ``max_output_bytes``; carries stdout read so far."""
+
+    def __init__(self, out: bytearray):
+        super().__init__()
+        self.out = out
+
+
 @dataclass
 class _Conn:
     """Per-host state. ``tlock`` guards the client inside worker threads."""
@@ -157,7 +173,8 @@ class SshTransport(Transport):
                  connect_timeout: float = 10.0,
                  command_timeout: float | None = None,
                  key_passphrase: str | None = None,
-                 max_workers: int = 32):
+                 max_workers: int = 32,
+                 max_output_bytes: int = DEFAULT_MAX_OUTPUT):
         if not keyfile:
             raise ExecutorError("Missing ssh private key file in configuration")
         try:
@@ -176,6 +193,11 @@ class SshTransport(Transport):
         self.host_key_policy = host_key_policy
         self.connect_timeout = float(connect_timeout)
         self.command_timeout = float(command_timeout) if command_timeout else None
+        if isinstance(max_output_bytes, bool) or not isinstance(max_output_bytes, int) \
+                or max_output_bytes < 1:
+            raise ExecutorError(
+                f"Invalid sshexec max_output_bytes {max_output_bytes!r}: bytes expected")
+        self.max_output_bytes = max_output_bytes
         self._pkey = self._load_key(keyfile, key_passphrase)
         self._known = _KnownHosts(self.known_hosts, host_key_policy)
         self._conns: dict[str, _Conn] = {}
@@ -205,10 +227,27 @@ class SshTransport(Transport):
             connect_timeout=_seconds(cfg, "connect_timeout") or 10.0,
             command_timeout=_seconds(cfg, "command_timeout"),
             key_passphrase=cfg.get("key_passphrase") or None,
+            max_output_bytes=cfg.get("max_output_bytes", DEFAULT_MAX_OUTPUT),
         )
 
     @staticmethod
-    def _load_key(path: str, passphrase: str | None) -> paramiko.PKey:
+    def _check_key_mode(path: str) -> None:
+        """OpenSSH ``sshkey_perm_ok``: our own key must not be open to group/others."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise ExecutorError(f"ssh private key file {path} does not exist") from None
+        except OSError:
+            return  # reported by the load below
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            raise ExecutorError(
+                f"UNPROTECTED PRIVATE KEY FILE: permissions {st.st_mode & 0o777:04o} for ssh "
+                f"private key file {path} are too open; it must not be accessible by group "
+                "or others (chmod 600)")
+
+    @classmethod
+    def _load_key(cls, path: str, passphrase: str | None) -> paramiko.PKey:
+        cls._check_key_mode(path)
         try:
             return paramiko.PKey.from_path(path, password=passphrase)
         except paramiko.PasswordRequiredException:
@@ -382,10 +421,14 @@ class SshTransport(Transport):
         return "\n".join(lines) + "\n"
 
     @staticmethod
-    def parse_output(nonce: str, out: bytes, err: bytes,
+    def _marker(nonce: str) -> re.Pattern[bytes]:
+        return re.compile(rb"\n@@PYKETI-" + re.escape(nonce.encode()) + rb" (\d+) (\d+)@@\n")
+
+    @classmethod
+    def parse_output(cls, nonce: str, out: bytes, err: bytes,
                      commands: list[Command]) -> tuple[list[Result], bool]:
         """Split both streams on the markers. Returns (results, complete)."""
-        pat = re.compile(rb"\n@@PYKETI-" + re.escape(nonce.encode()) + rb" (\d+) (\d+)@@\n")
+        pat = cls._marker(nonce)
 
         def split(buf: bytes) -> list[tuple[int, int, bytes]]:
             parts, pos = [], 0
@@ -426,7 +469,10 @@ class SshTransport(Transport):
                 except (paramiko.SSHException, EOFError, OSError) as e:
                     raise NodeUnreachable(
                         f"Unable to run commands on {self._where(host)}: {e}", host) from None
-                out, err, status = self._collect(host, chan, deadline)
+                try:
+                    out, err, status = self._collect(host, chan, deadline)
+                except _OutputTooLarge as e:
+                    raise self._too_large(host, nonce, e.out, commands) from None
             finally:
                 conn.channel = None
                 chan.close()
@@ -439,18 +485,35 @@ class SshTransport(Transport):
                 f"{len(commands)} command(s): {detail}", host)
         return results
 
+    def _too_large(self, host: str, nonce: str, out: bytearray,
+                   commands: list[Command]) -> ExecutorError:
+        """The error for a batch whose output passed ``max_output_bytes``."""
+        done = len(self._marker(nonce).findall(out))
+        cmd = shlex.join(commands[min(done, len(commands) - 1)].argv)
+        if len(cmd) > 200:
+            cmd = cmd[:200] + "..."
+        log.warning("ssh %s: output of %s exceeded %d bytes, channel closed",
+                    self._where(host), cmd, self.max_output_bytes)
+        return ExecutorError(
+            f"output of {cmd} on {host} exceeded {self.max_output_bytes} bytes", host)
+
     def _collect(self, host: str, chan: paramiko.Channel,
                  deadline: float) -> tuple[bytes, bytes, int]:
         out, err = bytearray(), bytearray()
         idle = 0.001
+        limit = self.max_output_bytes
         while True:
             got = False
             while chan.recv_ready():
                 out += chan.recv(65536)
                 got = True
+                if len(out) + len(err) > limit:
+                    raise _OutputTooLarge(out)
             while chan.recv_stderr_ready():
                 err += chan.recv_stderr(65536)
                 got = True
+                if len(out) + len(err) > limit:
+                    raise _OutputTooLarge(out)
             # OpenSSH may send exit-status before the last output: finish only
             # after EOF (or close) AND the exit status, with both buffers drained.
             if (chan.eof_received or chan.closed) and chan.exit_status_ready() \
@@ -459,7 +522,7 @@ class SshTransport(Transport):
             if chan.closed and not got and not chan.exit_status_ready():
                 # channel closed without an exit status (connection lost / aborted)
                 if time.monotonic() >= deadline:
-                    raise ExecutorError(TIMEOUT_TEXT, host)
+                    raise CommandTimeout(TIMEOUT_TEXT, host)
                 t = chan.get_transport()
                 if t is None or not t.is_active():
                     raise NodeUnreachable(
@@ -468,7 +531,7 @@ class SshTransport(Transport):
                 raise ExecutorError(f"SSH channel to {host} closed unexpectedly", host)
             if time.monotonic() >= deadline:
                 log.warning("ssh %s: batch timed out, closing the channel", self._where(host))
-                raise ExecutorError(TIMEOUT_TEXT, host)
+                raise CommandTimeout(TIMEOUT_TEXT, host)
             if got:
                 idle = 0.001
             else:

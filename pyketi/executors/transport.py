@@ -52,7 +52,8 @@ class Transport(abc.ABC):
         Returns one Result per command *executed*: the list ends at the first
         failed command with ``check=True`` (later commands are not run).
         Raises ``executors.base.NodeUnreachable`` when the node cannot be reached
-        and ``executors.base.ExecutorError`` on timeout ("SSH command timeout").
+        and ``executors.base.CommandTimeout`` (an ``ExecutorError``) on timeout
+        ("SSH command timeout"): ``HostRunner`` then refuses the host for a while.
         """
 
     async def close(self) -> None:

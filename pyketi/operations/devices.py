@@ -43,7 +43,7 @@ async def _info(rt: "Runtime", args: dict) -> dict:
     return dataclasses.asdict(info)
 
 
-step("device_setup", undo=_teardown_forced)(_setup)
+step("device_setup", undo=_teardown_forced, touches=lambda args: [args["host"]])(_setup)
 step("device_teardown")(_teardown)
 step("device_info")(_info)
 

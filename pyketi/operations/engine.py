@@ -8,7 +8,10 @@ each step's undo (or redo) from the stored spec alone.
 
 * ``rollback`` operations (create, expand, add): on failure the started steps
   are undone in reverse order, then the kind's DB rollback removes the pending
-  objects and returns device space.
+  objects and returns device space.  When an undo fails (a node that hangs or cannot
+  be reached is refused at once, see ``executors.reachability``), the
+  operation is left marked ``failed`` and the slot is released: the background
+  cleaner undoes it when the node answers again (``CleanupPending``).
 * ``forward`` operations (deletes): on failure the pending marks are lifted
   (the object is visible again, a retried delete finishes the job); after a
   crash the cleaner re-runs the idempotent steps and finalizes.
@@ -31,6 +34,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pyketi.db.models import Job, Operation, now
+from pyketi.executors.base import NodeUnreachable
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -45,6 +49,9 @@ DbFn = Callable[[Session, Operation, dict], Any]
 class StepDef:
     do: StepFn
     undo: StepFn | None = None
+    # hosts ``do`` changes: if one is known unreachable, the step fails before
+    # touching any node and needs no undo
+    touches: Callable[[dict], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,10 @@ STEPS: dict[str, StepDef] = {}
 KINDS: dict[str, KindDef] = {}
 
 
-def step(name: str, undo: StepFn | None = None) -> Callable[[StepFn], StepFn]:
+def step(name: str, undo: StepFn | None = None,
+         touches: Callable[[dict], list[str]] | None = None) -> Callable[[StepFn], StepFn]:
     def register(fn: StepFn) -> StepFn:
-        STEPS[name] = StepDef(fn, undo)
+        STEPS[name] = StepDef(fn, undo, touches)
         return fn
     return register
 
@@ -74,6 +82,12 @@ def kind(name: str, definition: KindDef) -> None:
 
 class OperationFailed(Exception):
     """An operation failed; ``str()`` is the message for the client."""
+
+
+class CleanupPending(OperationFailed):
+    """An operation failed and its undo could not finish (e.g. a node is
+    unreachable): it stays recorded as ``failed`` for the background cleaner,
+    so it must not be retried in place."""
 
 
 def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
@@ -90,10 +104,21 @@ async def run_steps(rt: "Runtime", steps: list[dict],
     """Run steps in order; ``started`` collects the index of each step begun."""
     results: dict[str, Any] = {}
     for index, st in enumerate(steps):
+        definition = STEPS[st["name"]]
+        if definition.touches is not None:
+            _refuse_unreachable(rt, definition.touches(st["args"]))
         if started is not None:
             started.append(index)
-        results[st["name"]] = await STEPS[st["name"]].do(rt, st["args"])
+        results[st["name"]] = await definition.do(rt, st["args"])
     return results
+
+
+def _refuse_unreachable(rt: "Runtime", hosts: list[str]) -> None:
+    """Fail before a step starts when a host it changes recently did not answer."""
+    for host in hosts:
+        reason = rt.executor.unreachable(host)
+        if reason is not None:
+            raise NodeUnreachable(reason, host)
 
 
 async def undo_steps(rt: "Runtime", steps: list[dict], started: list[int]) -> list[str]:
@@ -149,7 +174,10 @@ async def execute(rt: "Runtime", op_id: str) -> Any:
             undo_errors = await undo_steps(rt, steps, started)
             if undo_errors:
                 await rt.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
-                raise OperationFailed(message) from e
+                log.warning("operation %s failed (%s); undo left to the background "
+                            "cleaner: %s", op_id, message, "; ".join(undo_errors))
+                rt.cleanup_later()
+                raise CleanupPending(message) from e
         await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
         raise OperationFailed(message) from e
     return await rt.db.write(_db_end(op_id, kd.finalize, results, None))

@@ -47,7 +47,7 @@ async def _detach_quietly(rt: "Runtime", args: dict) -> None:
         pass
 
 
-step("peer_probe", undo=_detach)(_probe)
+step("peer_probe", undo=_detach, touches=lambda args: [args["host"]])(_probe)
 step("peer_detach")(_detach_quietly)
 
 

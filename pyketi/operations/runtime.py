@@ -10,7 +10,7 @@ import socket
 import time
 from typing import Awaitable, Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from pyketi.config import Config
@@ -27,6 +27,7 @@ log = logging.getLogger("pyketi.runtime")
 
 GIB_KIB = 1024 * 1024
 HEARTBEAT_SECONDS = 3.0
+RETRY_SECONDS = 5  # cleaner rounds while operations wait for cleanup (node back?)
 
 
 class Runtime:
@@ -43,6 +44,7 @@ class Runtime:
                              max_bricks_per_volume=config.max_bricks_per_volume)
         self._background: list[asyncio.Task] = []
         self._cleaning = asyncio.Lock()
+        self._wake_cleaner = asyncio.Event()
         self.running_ops: set[str] = set()
         self.cleanup_rounds = 0
 
@@ -88,11 +90,28 @@ class Runtime:
                 await self.clean_stale()
             except Exception:  # noqa: BLE001
                 log.warning("background cleanup round failed", exc_info=True)
-            # retry sooner while something is left to clean
-            left = await self.db.read(lambda s: s.execute(
-                select(Operation.id).where(Operation.owner != self.instance_id).limit(1)).first())
-            await asyncio.sleep(min(self.config.operation_lease_seconds, 5) if left
-                                else self.config.refresh_time_background_cleaner)
+            pause = await self._cleaner_pause()
+            try:  # a newly failed operation wakes the cleaner (then retried after a pause)
+                await asyncio.wait_for(self._wake_cleaner.wait(), pause)
+                await asyncio.sleep(min(self.config.operation_lease_seconds, RETRY_SECONDS))
+            except asyncio.TimeoutError:
+                pass
+            self._wake_cleaner.clear()
+
+    def cleanup_later(self) -> None:
+        """An operation was left ``failed`` for the cleaner (e.g. its node did not answer)."""
+        self._wake_cleaner.set()
+
+    async def _cleaner_pause(self) -> float:
+        """Seconds until the next cleanup round: sooner while something is left to clean
+        (operations of dead instances, or failed ones whose undo waits for a node)."""
+        def left(s: Session) -> bool:
+            rows = s.execute(select(Operation.id).where(or_(
+                Operation.owner != self.instance_id, Operation.status == "failed"))).scalars()
+            return any(op_id not in self.running_ops for op_id in rows)
+        if await self.db.read(left):
+            return min(self.config.operation_lease_seconds, RETRY_SECONDS)
+        return self.config.refresh_time_background_cleaner
 
     # -- liveness ------------------------------------------------------------
     def _dead_owners(self, s: Session) -> set[str]:

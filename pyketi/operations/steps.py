@@ -76,7 +76,8 @@ async def _create_bricks(rt: "Runtime", args: dict) -> Any:
         for host, bricks in args["hosts"].items()})
 
 
-step("bricks_create", undo=_destroy_bricks)(_create_bricks)
+step("bricks_create", undo=_destroy_bricks,
+     touches=lambda args: list(args["hosts"]))(_create_bricks)
 step("bricks_destroy")(_destroy_bricks)
 
 
@@ -108,6 +109,7 @@ async def _expand_volume(rt: "Runtime", args: dict) -> None:
                                     rebalance=args.get("rebalance", True))
 
 
-step("volume_create", undo=_destroy_volume)(_create_volume)
+step("volume_create", undo=_destroy_volume,
+     touches=lambda args: args["hosts"][:1])(_create_volume)
 step("volume_destroy")(_destroy_volume)
-step("volume_expand")(_expand_volume)
+step("volume_expand", touches=lambda args: [args["host"]])(_expand_volume)

@@ -241,8 +241,8 @@ async def create(rt: "Runtime", req: VolumeCreate, auto_gid: bool = False) -> st
                 await engine.execute(rt, op_id)
                 return f"/volumes/{volume_id}"
             except OperationFailed as e:
-                if attempt == attempts:
-                    raise
+                if attempt == attempts or isinstance(e, engine.CleanupPending):
+                    raise  # CleanupPending: the volume's rows wait for the cleaner
                 log.warning("volume %s create attempt %d failed (%s); retrying with a new "
                             "placement", volume_id, attempt, e)
                 old_op, next_op = op_id, new_id()

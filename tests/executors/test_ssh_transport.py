@@ -10,130 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from pyketi.executors.base import ExecutorError, NodeUnreachable
 from pyketi.executors.ssh import HostKeyError, SshTransport
 from pyketi.executors.transport import Command
-
-REPO = Path(__file__).resolve().parents[2]
-SSHD = "/usr/sbin/sshd"
-
-
-def _ensure_sshd() -> str | None:
-    """Returns None when sshd is usable, else the reason to skip."""
-    if not (os.path.exists(SSHD) and shutil.which("ssh-keygen")):
-        script = REPO / "tests" / "lab" / "install-host-deps.sh"
-        if os.geteuid() != 0:
-            return "openssh-server not installed and not root"
-        try:
-            subprocess.run(["bash", str(script), "--ssh-only"], check=True, timeout=600,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        except (subprocess.SubprocessError, OSError) as e:
-            return f"openssh-server could not be installed: {e}"
-    if not os.path.exists(SSHD):
-        return "openssh-server could not be installed"
-    if os.geteuid() != 0:
-        return "sshd test server needs root"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _keygen(path: Path) -> str:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pyketi-test",
-                    "-f", str(path)], check=True)
-    return path.with_suffix(".pub").read_text().strip() if path.suffix else \
-        Path(str(path) + ".pub").read_text().strip()
-
-
-def _wait_port(port: int, proc: subprocess.Popen, limit: float = 15.0) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sshd exited with {proc.returncode}: {proc.stderr.read()!r}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("sshd did not start listening")
-
-
-class Sshd:
-    def __init__(self, d: Path):
-        self.dir = d
-        self.port = _free_port()
-        self.host_key = d / "ssh_host_ed25519_key"
-        self.host_pub = _keygen(self.host_key)
-        self.client_key = d / "id_ed25519"
-        pub = _keygen(self.client_key)
-        (d / "authorized_keys").write_text(pub + "\n")
-        self.known_hosts = d / "known_hosts"
-        kt, kb = self.host_pub.split()[:2]
-        self.known_hosts.write_text(
-            f"[127.0.0.1]:{self.port},[127.0.0.2]:{self.port} {kt} {kb}\n")
-        self.config = d / "sshd_config"
-        self.config.write_text("\n".join([
-            "ListenAddress 127.0.0.1",
-            "ListenAddress 127.0.0.2",
-            f"HostKey {self.host_key}",
-            f"PidFile {d}/sshd.pid",
-            f"AuthorizedKeysFile {d}/authorized_keys",
-            "UsePAM no",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "PubkeyAuthentication yes",
-            "PermitRootLogin prohibit-password",
-            "StrictModes no",
-            "MaxStartups 50",
-            "MaxSessions 50",
-            "LogLevel ERROR",
-            "",
-        ]))
-        os.makedirs("/run/sshd", exist_ok=True)
-        self.proc = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(self.config), "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        _wait_port(self.port, self.proc)
-
-    def session_pids(self) -> list[int]:
-        """Per-connection sshd processes: children of the listener we started."""
-        pids = []
-        for t in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            kids = (t / "children").read_text().split()
-            pids.extend(int(k) for k in kids)
-        return pids
-
-    def stop(self) -> None:
-        for pid in self.session_pids():
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+from sshd_server import Sshd, ensure_sshd, free_port, keygen
 
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    reason = _ensure_sshd()
+    reason = ensure_sshd()
     if reason:
         pytest.skip(reason)
     server = Sshd(tmp_path_factory.mktemp("sshd"))
@@ -350,7 +240,7 @@ async def test_trust_on_first_use_records_key(sshd, tmp_path):
 @pytest.mark.parametrize("policy", ["reject", "trust-on-first-use"])
 async def test_changed_host_key_refused(sshd, tmp_path, policy):
     other = tmp_path / "other_host_key"
-    kt, kb = _keygen(other).split()[:2]
+    kt, kb = keygen(other).split()[:2]
     kh = tmp_path / "known_hosts"
     kh.write_text(f"[127.0.0.1]:{sshd.port} {kt} {kb}\n")
     before = kh.read_text()
@@ -416,7 +306,7 @@ async def test_reconnect_after_server_dropped_connection(sshd, transport):
 
 
 async def test_closed_port_is_node_unreachable(sshd):
-    port = _free_port()
+    port = free_port()
     t = make(sshd, port=str(port))
     with pytest.raises(NodeUnreachable) as ei:
         await t.run_batch(H, [Command.of("true")], 10)
@@ -430,7 +320,7 @@ async def test_closed_port_is_node_unreachable(sshd):
 
 async def test_auth_failure_is_node_unreachable_without_key_material(sshd, tmp_path):
     wrong = tmp_path / "wrong_key"
-    _keygen(wrong)
+    keygen(wrong)
     t = make(sshd, keyfile=str(wrong))
     with pytest.raises(NodeUnreachable, match="authentication failed") as ei:
         await t.run_batch(H, [Command.of("true")], 10)
@@ -478,3 +368,62 @@ async def test_event_loop_not_blocked(transport):
     finally:
         task.cancel()
     assert ticks >= 10
+
+
+# -- hostile node output and key hygiene ---------------------------------------------
+
+async def test_output_flood_is_capped(sshd):
+    """A node flooding stdout (200 MB) fails the batch clearly; memory stays bounded."""
+    import tracemalloc
+    t = make(sshd, max_output_bytes=1024 * 1024, command_timeout=60)
+    assert (await t.run_batch(H, [Command.of("true")], 10))[0].ok  # connect first
+    flood = Command.of("head", "-c", "200000000", "/dev/zero")
+    tracemalloc.start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(ExecutorError) as ei:
+            await t.run_batch(H, [Command.of("echo", "first"), flood, Command.of("true")], 60)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(ei.value) == ("output of head -c 200000000 /dev/zero on 127.0.0.1 exceeded "
+                             "1048576 bytes")
+    assert not isinstance(ei.value, NodeUnreachable)
+    assert peak < 16 * 1024 * 1024, peak  # not the 200 MB the node sent
+    assert time.monotonic() - t0 < 30
+    # the connection still serves the next batch
+    assert (await t.run_batch(H, [Command.of("echo", "after")], 10))[0].stdout == "after\n"
+    await t.close()
+
+
+async def test_stderr_flood_is_capped_too(sshd):
+    t = make(sshd, max_output_bytes=100_000)
+    with pytest.raises(ExecutorError, match=r"^output of sh -c .* on 127\.0\.0\.1 exceeded "
+                                            r"100000 bytes$"):
+        await t.run_batch(H, [Command.of("sh", "-c", "yes >&2")], 30)
+    await t.close()
+
+
+def test_output_cap_default_and_bad_values(sshd):
+    assert make(sshd).max_output_bytes == 4 * 1024 * 1024
+    for bad in (0, -5, "4M", True, 1.5):
+        with pytest.raises(ExecutorError, match="max_output_bytes"):
+            make(sshd, max_output_bytes=bad)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_key_readable_by_others_refused(sshd, tmp_path, mode):
+    key = tmp_path / "id_open"
+    key.write_bytes(sshd.client_key.read_bytes())
+    key.chmod(mode)
+    with pytest.raises(ExecutorError) as ei:
+        make(sshd, keyfile=str(key))
+    msg = str(ei.value)
+    assert msg.startswith("UNPROTECTED PRIVATE KEY FILE: ")
+    assert f"permissions {mode:04o} for ssh private key file {key} are too open" in msg
+    body = "".join(key.read_text().splitlines()[1:-1])
+    assert body[:20] not in msg
+    key.chmod(0o600)
+    assert make(sshd, keyfile=str(key)).keyfile == str(key)
+    key.chmod(0o400)
+    assert make(sshd, keyfile=str(key)).keyfile == str(key)

@@ -11,86 +11,22 @@ After every test nothing of deleted objects remains on any node.
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from labcheck import leftovers
+from labserver import ADMIN_KEY, REPO, lab_server
 
 pytestmark = pytest.mark.lab
-
-REPO = Path(__file__).resolve().parents[2]
-ADMIN_KEY = "lab-admin-key-0123456789abcdef"
-
-
-class NsClient:
-    """pyketi.client.Client whose calls run in a thread inside the lab netns."""
-
-    def __init__(self, lab, url: str):
-        from pyketi.client.api import Client
-        self._lab = lab
-        self._client = Client(url, "admin", ADMIN_KEY, timeout=120)
-
-    def __getattr__(self, name):
-        fn = getattr(self._client, name)
-
-        def call(*a, **kw):
-            return self._lab.run_in_netns(lambda: fn(*a, **kw), timeout=3600)
-        return call
 
 
 @pytest.fixture(scope="module")
 def server(lab, tmp_path_factory):
-    d = tmp_path_factory.mktemp("pyketi-lab-server")
-    port = random.randint(20000, 29999)  # any port: the netns is ours
-    cfg = {
-        "port": str(port),
-        "jwt": {"admin": {"key": ADMIN_KEY}, "user": {"key": "lab-user-key-0123456789"}},
-        "glusterfs": {
-            "executor": "ssh",
-            "db": str(d / "heketi.db"),
-            "sshexec": lab.sshexec_config(),
-            "operation_retry_limits": {"volume_create": 0},
-            "brick_min_size_gb": 1,
-            "disable_monitor_gluster_nodes": True,
-            "disable_background_cleaner": True,
-            "loglevel": "debug",
-        },
-    }
-    (d / "heketi.json").write_text(json.dumps(cfg, indent=2))
-    log = open(d / "server.log", "w")
-    proc = subprocess.Popen(
-        lab.ns_argv([sys.executable, "-m", "pyketi", "serve", "--config", str(d / "heketi.json")]),
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    client = NsClient(lab, f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited {proc.returncode}: "
-                                   f"{(d / 'server.log').read_text()[-3000:]}")
-            try:
-                client.hello()
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        yield {"client": client, "url": f"http://127.0.0.1:{port}", "dir": d, "proc": proc}
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        log.close()
-        print(f"pyketi server log: {d / 'server.log'}")
+    with lab_server(lab, tmp_path_factory.mktemp("pyketi-lab-server")) as srv:
+        yield srv
 
 
 def _cli(lab, server, *args: str) -> subprocess.CompletedProcess:

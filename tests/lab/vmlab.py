@@ -6,6 +6,7 @@
     lab.ssh(1, "lvs")               # CompletedProcess (ssh inside the netns, host key verified)
     lab.sshexec_config()            # heketi.json "sshexec" for pyketi (keyfile, known_hosts, ...)
     lab.ns_argv(["python", "-m", "pyketi", "serve", ...])   # run a process inside the netns
+    lab.pause(3); lab.resume(3)     # QEMU monitor "stop"/"cont": node3 hangs, then goes on
     lab.down()
 
 The VM addresses exist only inside the network namespace ``lab.netns``: a
@@ -164,6 +165,44 @@ class VmLab:
         if check and p.returncode != 0:
             raise LabError(f"{node}: {command!r} exited {p.returncode}: {p.stderr.strip()}")
         return p
+
+    def monitor(self, node: int | str, command: str, timeout: float = 10) -> str:
+        """One QEMU HMP command on a node's monitor socket; returns its output."""
+        import socket
+        import time
+        index = next(i for i, n in enumerate(self.nodes, 1) if n.ip == self._ip(node))
+        path = self.dir / "nodes" / f"node{index}" / "monitor.sock"
+        prompt = b"(qemu) "
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            deadline = time.monotonic() + timeout
+
+            def until_prompt(buf: bytes) -> bytes:
+                while not buf.endswith(prompt):
+                    if time.monotonic() > deadline:
+                        raise LabError(f"no monitor prompt from {path}")
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        raise LabError(f"monitor {path} closed")
+                    buf += chunk
+                return buf
+
+            until_prompt(b"")
+            sock.sendall(command.encode() + b"\n")
+            out = until_prompt(b"")
+        return out[:-len(prompt)].decode("utf-8", "replace")
+
+    def pause(self, node: int | str) -> None:
+        """Freeze a VM (QEMU ``stop``): its TCP peers get no answer at all."""
+        self.monitor(node, "stop")
+        if "paused" not in self.monitor(node, "info status"):
+            raise LabError(f"node {node} did not pause")
+
+    def resume(self, node: int | str) -> None:
+        self.monitor(node, "cont")
+        if "running" not in self.monitor(node, "info status"):
+            raise LabError(f"node {node} did not resume")
 
     def _ip(self, node: int | str) -> str:
         nodes = self.nodes

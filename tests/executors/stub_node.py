@@ -1,0 +1,93 @@
+"""A stand-in storage node behind a real sshd: every node command is a stub.
+
+``StubNode(dir)`` writes ``node-shell`` (the sshd ``ForceCommand``: runs the
+client's command with ``PATH=<dir>/bin``, plus the sbin directories pyketi's
+script appends) and one Python stub linked under every program name pyketi's
+command builders use; LVM and udevadm (absolute paths in heketi's commands) go
+through the stub as ``lvm_wrapper``.  No real ``mount``, ``mkfs``,
+``lvcreate`` ... ever runs on the test machine; a program missing from
+``PROGRAMS`` fails (command not found) instead of running for real.
+
+Each call is appended to ``calls.log`` as JSON ``[node address, program, args...]``
+(the node address is the sshd's listening address, from ``SSH_CONNECTION``).
+The stub answers like a healthy node (``pvs``/``vgs`` JSON of the VGs created,
+``vgdisplay -c``, ``lvs`` thin count 0, empty output otherwise).  A file
+``hang-<address>-<program>`` makes that program hang (30 s) on that node.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PROGRAMS = ("awk", "chmod", "chown", "mkdir", "mkfs.xfs", "mount", "rmdir", "sed",
+            "systemctl", "umount", "wipefs", "gluster", "lvmwrap")
+
+_STUB = r'''#!/usr/bin/python3 -S
+import json, os, sys, time
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[0])))
+name, args = os.path.basename(sys.argv[0]), sys.argv[1:]
+node = (os.environ.get("SSH_CONNECTION", "") + " ? ? ? ?").split()[2]
+with open(os.path.join(HERE, "calls.log"), "a") as log:
+    log.write(json.dumps([node, name, *args]) + "\n")
+prog = os.path.basename(args[0]) if name == "lvmwrap" and args else name
+sub = args[1] if name == "lvmwrap" and len(args) > 1 else ""
+if os.path.exists(os.path.join(HERE, f"hang-{node}-{sub or prog}")):
+    time.sleep(30)
+vgs_file = os.path.join(HERE, f"vgs-{node}")
+vgs = open(vgs_file).read().split() if os.path.exists(vgs_file) else []
+if sub == "vgcreate":
+    with open(vgs_file, "a") as f:
+        f.write(next(a for a in args[2:] if a.startswith("vg_")) + "\n")
+elif sub in ("pvs", "vgs"):
+    rows = [{"pv_name": "/dev/sdb", "pv_uuid": "rJ0bIG-3XNc-NoS0-fkKm-batK-dFyX-" + v[-6:],
+             "vg_name": v} for v in vgs]
+    print(json.dumps({"report": [{"pv": rows}]}))
+elif sub == "vgdisplay":
+    print(f"  {args[-1]}:r/w:772:-1:0:0:0:-1:0:1:1:104853504:4096:25599:0:25599:"
+          "kPnJBx-Bh0y-yUyj-ZQC6-CqT7-ZZoU-XPJg3k")
+elif sub == "lvs":
+    print("  0")
+'''
+
+_SHELL = '''#!/bin/bash
+# sshd ForceCommand: the client's command with only the stubs in PATH
+# (HOME: no ~/.bashrc of the test machine's user runs with the stubs)
+export PATH={bin} HOME={home}
+unset BASH_ENV
+exec /bin/bash -c "$SSH_ORIGINAL_COMMAND"
+'''
+
+
+class StubNode:
+    def __init__(self, d: Path):
+        self.dir = d
+        bin_dir = d / "bin"
+        bin_dir.mkdir(parents=True)
+        stub = d / "stub.py"
+        stub.write_text(_STUB)
+        stub.chmod(0o755)
+        for prog in PROGRAMS:
+            (bin_dir / prog).symlink_to(stub)
+        self.shell = d / "node-shell"
+        self.shell.write_text(_SHELL.format(bin=bin_dir, home=d))
+        self.shell.chmod(0o755)
+        self.lvm_wrapper = str(bin_dir / "lvmwrap")
+        self.log = d / "calls.log"
+
+    @property
+    def sshd_config(self) -> tuple[str, ...]:
+        return (f"ForceCommand {self.shell}", f"SetEnv HOME={self.dir}")
+
+    def calls(self, node: str | None = None) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        rows = [json.loads(line) for line in self.log.read_text().splitlines() if line]
+        return [r for r in rows if node is None or r[0] == node]
+
+    def hang(self, node: str, program: str, on: bool = True) -> None:
+        flag = self.dir / f"hang-{node}-{program}"
+        if on:
+            flag.write_text("")
+        else:
+            flag.unlink(missing_ok=True)

@@ -1,0 +1,82 @@
+"""A pyketi server (SQLite, ssh executor) inside the lab netns, for the lab tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_KEY = "lab-admin-key-0123456789abcdef"
+
+
+class NsClient:
+    """pyketi.client.Client whose calls run in a thread inside the lab netns."""
+
+    def __init__(self, lab, url: str):
+        from pyketi.client.api import Client
+        self._lab = lab
+        self._client = Client(url, "admin", ADMIN_KEY, timeout=120)
+
+    def __getattr__(self, name):
+        fn = getattr(self._client, name)
+
+        def call(*a, **kw):
+            return self._lab.run_in_netns(lambda: fn(*a, **kw), timeout=3600)
+        return call
+
+
+@contextlib.contextmanager
+def lab_server(lab, d: Path, **glusterfs: Any) -> Iterator[dict]:
+    """Start ``python -m pyketi serve`` in the netns; ``glusterfs`` keys override the
+    defaults. Yields ``{"client", "url", "dir", "proc"}``; stopped by its PID."""
+    port = random.randint(20000, 29999)  # any port: the netns is ours
+    gfs = {
+        "executor": "ssh",
+        "db": str(d / "heketi.db"),
+        "sshexec": lab.sshexec_config(),
+        "operation_retry_limits": {"volume_create": 0},
+        "brick_min_size_gb": 1,
+        "disable_monitor_gluster_nodes": True,
+        "disable_background_cleaner": True,
+        "loglevel": "debug",
+    }
+    gfs.update(glusterfs)
+    cfg = {"port": str(port),
+           "jwt": {"admin": {"key": ADMIN_KEY}, "user": {"key": "lab-user-key-0123456789"}},
+           "glusterfs": gfs}
+    (d / "heketi.json").write_text(json.dumps(cfg, indent=2))
+    log = open(d / "server.log", "w")
+    proc = subprocess.Popen(
+        lab.ns_argv([sys.executable, "-m", "pyketi", "serve", "--config", str(d / "heketi.json")]),
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    client = NsClient(lab, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited {proc.returncode}: "
+                                   f"{(d / 'server.log').read_text()[-3000:]}")
+            try:
+                client.hello()
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        yield {"client": client, "url": f"http://127.0.0.1:{port}", "dir": d, "proc": proc}
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        log.close()
+        print(f"pyketi server log: {d / 'server.log'}")
