@@ -1,4 +1,4 @@
-"""``pyketi`` command: ``serve``, ``db upgrade``, ``db export``, ``db import``."""
+"""``pyketi`` command: ``serve``, ``db upgrade``, ``db export``, ``db import``, ``db check``."""
 
 from __future__ import annotations
 
@@ -151,6 +151,23 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_check(args: argparse.Namespace) -> int:
+    """heketi's ``db consistency-check``: the ``GET /db/check`` report, offline."""
+    from pyketi.db.check import check
+
+    db = _open_db(_db_config(args))
+    try:
+        report = db.read_sync(check)
+    finally:
+        db.dispose()
+    sys.stdout.write(json.dumps(report, indent=4) + "\n")
+    problems = report["totalinconsistencies"]
+    if problems:
+        print(f"ERROR: {problems} inconsistencies in the database", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_db_import(args: argparse.Namespace) -> int:
     from pyketi.db.export import ImportError_, load
 
@@ -186,11 +203,13 @@ def parser() -> argparse.ArgumentParser:
                                                                          required=True)
     for name, func, helptext in (("upgrade", cmd_db_upgrade, "create/upgrade the schema"),
                                  ("export", cmd_db_export, "write heketi's JSON export"),
-                                 ("import", cmd_db_import, "load a heketi JSON export")):
+                                 ("import", cmd_db_import, "load a heketi JSON export"),
+                                 ("check", cmd_db_check, "check the database's consistency "
+                                  "(exit 1 if it finds a problem)")):
         sp = db.add_parser(name, help=helptext)
         sp.add_argument("--config")
         sp.add_argument("--database-url", help="SQLAlchemy URL (overrides the config)")
-        if name != "upgrade":
+        if name in ("export", "import"):
             sp.add_argument("--jsonfile", required=True)
         sp.set_defaults(func=func)
     return p

@@ -2,12 +2,12 @@
 
 ``dump`` writes it from the SQL store; ``load`` reads heketi's (or pyketi's)
 export into an empty database, so a heketi BoltDB exported with
-``heketi db export`` moves to pyketi without touching the nodes.
+``heketi db export`` moves to pyketi without touching the nodes, and an export of
+pyketi's goes back into ``heketi db import`` (it holds only what heketi's format knows).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,9 @@ TYPE_CODES = {"create-volume": 1, "delete-volume": 2, "expand-volume": 3, "remov
               "clone-volume": 7, "evict-brick": 8}
 DEFAULT_ATTRIBUTES = {"DB_BRICK_HAS_SUBTYPE_FIELD": "yes", "DB_CLUSTER_HAS_FILE_BLOCK_FLAG": "yes",
                       "DB_HAS_PENDING_OPS_BUCKET": "yes", "DB_DEVICE_HAS_ID_META": "yes"}
+# the only dbattribute keys heketi knows: any other key makes heketi's ``db import`` and its
+# start-up refuse the database ("unknown dbattribute key"), so an export holds no other
+HEKETI_ATTRIBUTES = frozenset(DEFAULT_ATTRIBUTES) | {"DB_GENERATION_ID"}
 
 
 class ImportError_(Exception):
@@ -73,7 +76,8 @@ def dump(s: Session) -> dict[str, Any]:
             "Pending": _pending(b.pending_op), "LvmThinPool": b.lvm_thin_pool,
             "LvmLv": b.lvm_lv, "SubType": b.subtype}
     attrs = dict(DEFAULT_ATTRIBUTES)
-    attrs.update({a.key: a.value for a in s.execute(select(Attribute)).scalars()})
+    attrs.update({a.key: a.value for a in s.execute(select(Attribute)).scalars()
+                  if a.key in HEKETI_ATTRIBUTES})
     for key, value in sorted(attrs.items()):
         out["dbattributeentries"][key] = {"Key": key, "Value": value}
     for op in s.execute(select(Operation).order_by(Operation.id)).scalars():
@@ -164,7 +168,6 @@ def load(s: Session, data: dict[str, Any]) -> dict[str, int]:
     counts["bricks"] = len(bricks)
     _order_bricks(s)
     s.merge(Attribute(key="DB_GENERATION_ID", value=new_id()))
-    s.merge(Attribute(key="IMPORTED_AT", value=str(int(time.time()))))
     return counts
 
 
