@@ -2,10 +2,10 @@
 
 Mirrors ``server/config/config.go`` and ``apps/glusterfs/app_config.go``:
 unknown keys are ignored (one warning lists them), a type mismatch is an error,
-heketi's environment overrides apply.  pyketi's own keys: ``database_url``
-(top level or under ``glusterfs``), ``bind`` (listen address), ``max_connections``,
-``header_timeout_seconds``, ``keepalive_timeout_seconds`` (listener limits),
-``metrics_require_admin``.
+heketi's environment overrides apply.  A heketi key pyketi cannot honour is refused
+(``backup_db_to_kube_secret``, the kubernetes executor) or named once at start as having no
+effect.  Every key, heketi's and pyketi's own, is described in ``docs/configuration.md``
+(a test keeps it in step with the tables below).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pyketi.logging_setup import FORMATS, LEVELS
 
 log = logging.getLogger("pyketi.config")
 
@@ -48,7 +50,30 @@ _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "default_state": (str,), "glusterfs": (dict,), "database_url": (str,), "bind": (str,),
     "max_connections": (int,), "header_timeout_seconds": (int, float),
     "keepalive_timeout_seconds": (int, float), "metrics_require_admin": (bool,),
+    "log_format": (str,), "log_file": (str,),
 }
+# heketi keys pyketi accepts without acting on them: named in one warning at start when the
+# value asks for something (key -> (asks for it?, why nothing happens))
+_NO_EFFECT: dict[str, tuple[Any, str]] = {
+    "profiling": (lambda v: v is True, "no Go profiler"),
+    "glusterfs.allocator": (lambda v: True, "unused, as in heketi"),
+    "glusterfs.auto_create_block_hosting_volume": (lambda v: v is True, "no block volumes"),
+    "glusterfs.block_hosting_volume_size": (lambda v: True, "no block volumes"),
+    "glusterfs.block_hosting_volume_options": (lambda v: True, "no block volumes"),
+    "glusterfs.disable_monitor_gluster_nodes": (
+        lambda v: v is False, "no periodic node monitor; see node_unreachable_seconds"),
+    "glusterfs.refresh_time_monitor_gluster_nodes": (lambda v: True, "no periodic node monitor"),
+    "glusterfs.start_time_monitor_gluster_nodes": (lambda v: True, "no periodic node monitor"),
+    "glusterfs.kubeexec": (lambda v: True, "the kubernetes executor is not supported"),
+}
+KUBE_EXECUTORS = ("kube", "kubernetes")
+
+
+def known_keys() -> dict[str, tuple[type, ...]]:
+    """Every key the loader reads, dotted (``glusterfs.zone_checking``), with its types."""
+    keys = {k: v for k, v in _TOP_KEYS.items() if k != "glusterfs"}
+    keys.update({f"glusterfs.{k}": v for k, v in _GLUSTERFS_KEYS.items()})
+    return keys
 
 
 @dataclass
@@ -90,6 +115,10 @@ class Config:
     header_timeout_seconds: float = 10.0
     keepalive_timeout_seconds: float = 75.0
     metrics_require_admin: bool = False
+    loglevel: str = "info"  # glusterfs.loglevel: heketi's level names (logging_setup.LEVELS)
+    log_format: str = "text"
+    log_file: str = ""  # "": stderr
+    no_effect: list[str] = field(default_factory=list)  # heketi keys set that do nothing here
 
     @property
     def gid_allocation(self) -> bool:
@@ -151,6 +180,7 @@ def load_config(path: str | None, disable_auth: bool = False,
         if key in gfs:
             setattr(cfg, key, gfs[key])
     cfg.executor = gfs.get("executor") or ("ssh" if path and "glusterfs" in raw else "mock")
+    _read_logging_and_unsupported(cfg, raw, gfs, env)
     retries = (gfs.get("operation_retry_limits") or {}).get("volume_create")
     if isinstance(retries, int):
         cfg.volume_create_retries = retries
@@ -173,6 +203,25 @@ def load_config(path: str | None, disable_auth: bool = False,
     cfg.auth = not disable_auth
     _validate(cfg)
     return cfg
+
+
+def _read_logging_and_unsupported(cfg: Config, raw: dict, gfs: dict,
+                                  env: dict[str, str]) -> None:
+    cfg.loglevel = env.get("HEKETI_GLUSTERAPP_LOGLEVEL") or gfs.get("loglevel") or "info"
+    cfg.log_format = raw.get("log_format") or "text"
+    cfg.log_file = raw.get("log_file") or ""
+    if gfs.get("db_read_only") is True:  # heketi opens the database read-only: no writes
+        cfg.default_state = "read-only"
+    if raw.get("backup_db_to_kube_secret") is True or env.get("HEKETI_BACKUP_DB_TO_KUBE_SECRET"):
+        raise ConfigError(
+            "ERROR: backup_db_to_kube_secret is not supported: pyketi writes no Kubernetes "
+            "secret; keep the database on PostgreSQL or a persistent volume and copy it with "
+            "GET /backup/db (remove the key or set it to false)")
+    for key, (asks, why) in _NO_EFFECT.items():
+        section, _, name = key.rpartition(".")
+        where = gfs if section else raw
+        if name in where and asks(where[name]):
+            cfg.no_effect.append(f"{key} ({why})")
 
 
 def _int(value: Any, name: str) -> int:
@@ -218,6 +267,14 @@ def _apply_env(cfg: Config, env: dict[str, str]) -> None:
 
 
 def _validate(cfg: Config) -> None:
+    if cfg.executor in KUBE_EXECUTORS:
+        raise ConfigError(f"ERROR: glusterfs.executor: {cfg.executor} is not supported: use ssh")
+    if cfg.loglevel not in LEVELS:
+        raise ConfigError(f"ERROR: glusterfs.loglevel: invalid log level {cfg.loglevel!r} "
+                          f"({'|'.join(LEVELS)})")
+    if cfg.log_format not in FORMATS:
+        raise ConfigError(f"ERROR: log_format: {cfg.log_format!r} is not one of "
+                          f"{'|'.join(FORMATS)}")
     if cfg.auth and not (cfg.admin_key and cfg.user_key):
         raise ConfigError(
             "ERROR: Missing JWT information in config file: authentication is on, so both "
@@ -264,6 +321,9 @@ def startup_warnings(cfg: Config) -> list[str]:
             f"AUTHENTICATION IS DISABLED (--disable-auth): anyone who can connect to "
             f"{cfg.bind}:{cfg.port} ({where}) may call every route as admin, including "
             f"/db/dump, /backup/db and POST /admin")
+    if cfg.no_effect:
+        warnings.append("these heketi.json keys have no effect in pyketi: "
+                        + ", ".join(cfg.no_effect))
     if cfg.use_auth is False and cfg.auth:
         warnings.append("use_auth: false is ignored (as heketi does since v10): authentication "
                         "stays on; start with --disable-auth to turn it off")

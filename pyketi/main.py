@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import logging
+import errno
 import signal
+import socket
 import ssl
 import sys
 from pathlib import Path
@@ -15,14 +17,34 @@ from aiohttp import web
 
 from pyketi import __version__
 from pyketi.config import Config, ConfigError, load_config, startup_warnings
+from pyketi.logging_setup import LogOutput
 
 log = logging.getLogger("pyketi")
+LOG_OUTPUT = LogOutput()
+
+
+def _refuse_heketi_database(url: str) -> None:
+    """``glusterfs.db`` (or the URL) naming heketi's BoltDB file: one line saying what to do."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from pyketi.db.boltdb import HOW_TO_MOVE, is_heketi_database
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # Database() reports it
+    if parsed.get_backend_name() == "sqlite" and parsed.database \
+            and is_heketi_database(parsed.database):
+        raise ConfigError(f"ERROR: {parsed.database} is a heketi database: {HOW_TO_MOVE}; "
+                          f"point database_url at pyketi's own database")
 
 
 def _open_db(cfg: Config, upgrade: bool = True):
     from pyketi.db.migrate import SchemaTooNew, ensure_schema
     from pyketi.db.session import Database
 
+    _refuse_heketi_database(cfg.database_url)
     db = Database(cfg.database_url)
     try:
         if upgrade:
@@ -68,14 +90,62 @@ async def _listen(cfg: Config, runner: web.AppRunner,
         reuse_address=True, backlog=512)
 
 
-async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
+def _check_port(cfg: Config) -> None:
+    """Port in use (or not ours to take): one line before anything starts."""
+    try:
+        infos = socket.getaddrinfo(cfg.bind, cfg.port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ConfigError(f"ERROR: bind address {cfg.bind!r}: {e.strerror}") from None
+    for family, kind, proto, _, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as e:
+                reason = ("already in use (is heketi or another pyketi running?)"
+                          if e.errno == errno.EADDRINUSE else e.strerror)
+                raise ConfigError(f"ERROR: cannot listen on {cfg.bind}:{cfg.port}: port "
+                                  f"{reason}") from None
+
+
+def _executor(cfg: Config):
+    """The configured executor; its refusal (missing ssh key file, …) is one line."""
+    from pyketi.executors.base import ExecutorError
+    from pyketi.executors.factory import make_executor
+
+    try:
+        return make_executor(dict(cfg.glusterfs, executor=cfg.executor))
+    except (ExecutorError, ValueError) as e:
+        raise ConfigError(f"ERROR: {e}") from None
+
+
+def _reload(cfg: Config, reloader) -> None:
+    """SIGHUP: reopen the log file, re-read the configuration file; the logging keys take
+    effect at once, any other changed key is named as waiting for a restart."""
+    log.debug("SIGHUP: reopening the log and re-reading %s", cfg.source or "(no file)")
+    try:
+        new, restart = reloader.reread()
+        LOG_OUTPUT.apply(new.log_file, new.log_format, new.loglevel)
+    except ConfigError as e:
+        log.error("SIGHUP: configuration not re-read, the running one stays: %s", e)
+        return
+    except OSError as e:
+        log.error("SIGHUP: unable to open log_file %s: %s", new.log_file, e.strerror)
+        return
+    cfg.loglevel, cfg.log_format, cfg.log_file = new.loglevel, new.log_format, new.log_file
+    log.info("SIGHUP: log reopened, configuration re-read (log level %s)", new.loglevel)
+    if restart:
+        log.warning("SIGHUP: changed keys take effect after a restart: %s", ", ".join(restart))
+
+
+async def _serve(cfg: Config, tls: ssl.SSLContext | None = None, reloader=None) -> None:
     import pyketi.operations.registry  # noqa: F401 - registers operation kinds and steps
     from pyketi.api.app import build_app
-    from pyketi.executors.factory import make_executor
     from pyketi.operations.runtime import Runtime
 
+    executor = _executor(cfg)
     db = _open_db(cfg)
-    executor = make_executor(dict(cfg.glusterfs, executor=cfg.executor))
     rt = Runtime(cfg, db, executor)
     await rt.start()
     app = build_app(rt)
@@ -92,6 +162,8 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(rt, "admin_state", "normal"))
+    if reloader is not None:
+        loop.add_signal_handler(signal.SIGHUP, _reload, cfg, reloader)
     await stop.wait()
     log.info("shutting down")
     server.close()
@@ -101,15 +173,23 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from pyketi.config_reload import Reloader
+
     cfg = load_config(args.config, disable_auth=args.disable_auth)
+    reloader = Reloader(cfg)
     if args.port:
         cfg.port = args.port
     if args.bind:
         cfg.bind = args.bind
     tls = _tls_context(cfg)
+    _check_port(cfg)
+    try:
+        LOG_OUTPUT.apply(cfg.log_file, cfg.log_format, cfg.loglevel)
+    except OSError as e:
+        raise ConfigError(f"ERROR: unable to open log_file {cfg.log_file}: {e.strerror}") from None
     for warning in startup_warnings(cfg):
         log.warning("%s", warning)
-    asyncio.run(_serve(cfg, tls))
+    asyncio.run(_serve(cfg, tls, reloader))
     return 0
 
 
@@ -216,9 +296,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    LOG_OUTPUT.start()
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from aiohttp import web
 from sqlalchemy import select
@@ -17,19 +16,11 @@ from pyketi.db import export
 from pyketi.db.models import Brick, Node, Volume
 from pyketi.errors import BadRequest, Unprocessable
 from pyketi.executors.base import ExecutorError
-
-LEVELS = {"none": logging.CRITICAL + 10, "critical": logging.CRITICAL, "error": logging.ERROR,
-          "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
-LOGGER = logging.getLogger("pyketi")
-
-
-def _level_name() -> str:
-    level = LOGGER.getEffectiveLevel()
-    return next((name for name, value in LEVELS.items() if value == level), "info")
+from pyketi.logging_setup import LEVELS, LOGGER, level_name, set_level  # noqa: F401 (LOGGER)
 
 
 async def get_loglevel(_request: web.Request) -> web.Response:
-    return json_response({"loglevel": {"glusterfs": _level_name()}})
+    return json_response({"loglevel": {"glusterfs": level_name()}})
 
 
 async def set_loglevel(request: web.Request) -> web.Response:
@@ -44,7 +35,7 @@ async def set_loglevel(request: web.Request) -> web.Response:
     wanted = levels["glusterfs"]
     if wanted not in LEVELS:
         raise Unprocessable(f"invalid log level: {wanted}")
-    LOGGER.setLevel(LEVELS[wanted])
+    set_level(wanted)
     return await get_loglevel(request)
 
 

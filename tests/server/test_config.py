@@ -95,3 +95,38 @@ def test_job_retention_seconds(tmp_path):
         path = write(tmp_path, {"glusterfs": {"job_retention_seconds": bad}})
         with pytest.raises(ConfigError, match="job_retention_seconds"):
             load_config(path, env=KEYS)
+
+
+def test_heketi_keys_without_effect_are_named_in_one_warning(tmp_path):
+    from pyketi.config import startup_warnings
+
+    path = write(tmp_path, {"profiling": True, "glusterfs": {
+        "executor": "mock", "auto_create_block_hosting_volume": True,
+        "block_hosting_volume_size": 500, "disable_monitor_gluster_nodes": True,
+        "kubeexec": {"namespace": "glusterfs"}}})
+    cfg = load_config(path, env={"HEKETI_ADMIN_KEY": "a" * 32, "HEKETI_USER_KEY": "u" * 32})
+    (line,) = startup_warnings(cfg)
+    assert line == ("these heketi.json keys have no effect in pyketi: profiling (no Go profiler), "
+                    "glusterfs.auto_create_block_hosting_volume (no block volumes), "
+                    "glusterfs.block_hosting_volume_size (no block volumes), "
+                    "glusterfs.kubeexec (the kubernetes executor is not supported)")
+    # disable_monitor_gluster_nodes: true is what pyketi does anyway: not named
+
+
+def test_loglevel_log_format_and_db_read_only(tmp_path):
+    path = write(tmp_path, {"log_format": "json", "log_file": "/var/log/pyketi.log",
+                            "glusterfs": {"loglevel": "debug", "db_read_only": True}})
+    cfg = load_config(path, env=KEYS)
+    assert (cfg.loglevel, cfg.log_format, cfg.log_file) == ("debug", "json", "/var/log/pyketi.log")
+    assert cfg.default_state == "read-only"  # heketi opened the database read-only: no writes
+    assert load_config(path, env={**KEYS, "HEKETI_GLUSTERAPP_LOGLEVEL": "error"}).loglevel == "error"
+    assert load_config(None, env=KEYS).loglevel == "info"
+    with pytest.raises(ConfigError, match="log_format: 'xml' is not one of text|json"):
+        load_config(write(tmp_path, {"log_format": "xml"}), env=KEYS)
+
+
+def test_backup_db_to_kube_secret_from_the_environment_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="backup_db_to_kube_secret is not supported"):
+        load_config(None, env={**KEYS, "HEKETI_BACKUP_DB_TO_KUBE_SECRET": "1"})
+    path = write(tmp_path, {"backup_db_to_kube_secret": False})
+    assert load_config(path, env=KEYS).auth  # false is what pyketi does: accepted
