@@ -71,7 +71,7 @@ KUBE_EXECUTORS = ("kube", "kubernetes")
 
 def known_keys() -> dict[str, tuple[type, ...]]:
     """Every key the loader reads, dotted (``glusterfs.zone_checking``), with its types."""
-    keys = {k: v for k, v in _TOP_KEYS.items() if k != "glusterfs"}
+    keys = dict(_TOP_KEYS)
     keys.update({f"glusterfs.{k}": v for k, v in _GLUSTERFS_KEYS.items()})
     return keys
 
