@@ -15,7 +15,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pyketi.logging_setup import FORMATS, LEVELS
 
@@ -54,7 +54,7 @@ _TOP_KEYS: dict[str, tuple[type, ...]] = {
 }
 # heketi keys pyketi accepts without acting on them: named in one warning at start when the
 # value asks for something (key -> (asks for it?, why nothing happens))
-_NO_EFFECT: dict[str, tuple[Any, str]] = {
+_NO_EFFECT: dict[str, tuple[Callable[[Any], bool], str]] = {
     "profiling": (lambda v: v is True, "no Go profiler"),
     "glusterfs.allocator": (lambda v: True, "unused, as in heketi"),
     "glusterfs.auto_create_block_hosting_volume": (lambda v: v is True, "no block volumes"),

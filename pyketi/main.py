@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
-import errno
 import signal
 import socket
 import ssl
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from pyketi import __version__
 from pyketi.config import Config, ConfigError, load_config, startup_warnings
 from pyketi.logging_setup import LogOutput
+
+if TYPE_CHECKING:
+    from pyketi.config_reload import Reloader
 
 log = logging.getLogger("pyketi")
 LOG_OUTPUT = LogOutput()
@@ -120,16 +124,17 @@ def _executor(cfg: Config):
         raise ConfigError(f"ERROR: {e}") from None
 
 
-def _reload(cfg: Config, reloader) -> None:
+def _reload(cfg: Config, reloader: Reloader) -> None:
     """SIGHUP: reopen the log file, re-read the configuration file; the logging keys take
     effect at once, any other changed key is named as waiting for a restart."""
     log.debug("SIGHUP: reopening the log and re-reading %s", cfg.source or "(no file)")
     try:
         new, restart = reloader.reread()
-        LOG_OUTPUT.apply(new.log_file, new.log_format, new.loglevel)
     except ConfigError as e:
         log.error("SIGHUP: configuration not re-read, the running one stays: %s", e)
         return
+    try:
+        LOG_OUTPUT.apply(new.log_file, new.log_format, new.loglevel)
     except OSError as e:
         log.error("SIGHUP: unable to open log_file %s: %s", new.log_file, e.strerror)
         return
@@ -139,7 +144,8 @@ def _reload(cfg: Config, reloader) -> None:
         log.warning("SIGHUP: changed keys take effect after a restart: %s", ", ".join(restart))
 
 
-async def _serve(cfg: Config, tls: ssl.SSLContext | None = None, reloader=None) -> None:
+async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
+                 reloader: Reloader | None = None) -> None:
     import pyketi.operations.registry  # noqa: F401 - registers operation kinds and steps
     from pyketi.api.app import build_app
     from pyketi.operations.runtime import Runtime
