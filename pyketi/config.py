@@ -102,6 +102,7 @@ class Config:
     operation_lease_seconds: int = 15
     rebalance_on_expansion: bool = True
     jwt_iat_leeway: int = 120
+    jwt_max_token_lifetime: int = 3600  # seconds from iat (or now) to exp
     gid_min: int = 0
     gid_max: int = 0
     job_retention_seconds: int = 24 * 3600  # finished /queue entries nobody polled
@@ -166,6 +167,12 @@ def load_config(path: str | None, disable_auth: bool = False,
     jwt = raw.get("jwt") or {}
     cfg.admin_key = ((jwt.get("admin") or {}).get("key")) or ""
     cfg.user_key = ((jwt.get("user") or {}).get("key")) or ""
+    if "max_token_lifetime" in jwt:
+        lifetime = jwt["max_token_lifetime"]
+        if not isinstance(lifetime, int) or isinstance(lifetime, bool):
+            raise ConfigError("Unable to parse configuration: jwt.max_token_lifetime: "
+                              f"expected int, got {type(lifetime).__name__}")
+        cfg.jwt_max_token_lifetime = lifetime
     cfg.default_state = raw.get("default_state", "normal")
     for key in ("use_auth", "enable_tls", "cert_file", "key_file", "max_connections",
                 "header_timeout_seconds", "keepalive_timeout_seconds", "metrics_require_admin"):
@@ -290,6 +297,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("max_inflight_operations must be at least 1")
     if cfg.brick_min_size_gb < 1 or cfg.brick_max_size_gb < cfg.brick_min_size_gb:
         raise ConfigError("brick_min_size_gb must be >= 1 and <= brick_max_size_gb")
+    if cfg.jwt_max_token_lifetime < 1:
+        raise ConfigError("jwt.max_token_lifetime must be at least 1 (seconds)")
     if cfg.job_retention_seconds < 1:
         raise ConfigError("glusterfs.job_retention_seconds must be at least 1")
     _validate_listener(cfg)

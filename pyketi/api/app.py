@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import string
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -25,6 +27,7 @@ from pyketi.operations.runtime import Runtime
 
 log = logging.getLogger("pyketi.api")
 OPEN_PATHS = {"/hello", "/metrics"} | health.PATHS
+_QUERY_SAFE = "".join(c for c in string.punctuation if c not in "\"<>\\^`{|}")
 
 
 @web.middleware
@@ -109,7 +112,11 @@ async def strict_slash_middleware(request: web.Request, handler):
         if isinstance(match.http_exception, web.HTTPMethodNotAllowed):
             return web.Response(status=405)
         if match.http_exception is None:
-            location = target + (f"?{request.query_string}" if request.query_string else "")
+            # the raw query (the decoded one may hold CR/LF: a header injection), and
+            # anything but printable ASCII percent-encoded
+            query = quote(request.rel_url.raw_query_string, safe=_QUERY_SAFE,
+                          errors="surrogateescape")
+            location = target + (f"?{query}" if query else "")
             if request.method != "GET":
                 return web.Response(status=301, headers={"Location": location})
             body = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n\n'
@@ -133,7 +140,8 @@ def build_app(rt: Runtime) -> web.Application:
     middlewares = [errors_middleware, body_deadline_middleware]
     if rt.config.auth:
         middlewares.append(auth_middleware(Authenticator(
-            rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway)))
+            rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway,
+            rt.config.jwt_max_token_lifetime)))
     middlewares += [admin_state_middleware, strict_slash_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=1024 * 1024)
     app[context.RUNTIME] = rt

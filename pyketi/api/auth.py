@@ -3,6 +3,8 @@
 HMAC algorithms only; ``iss`` selects the key (admin|user); ``exp`` is required
 (a missing ``exp`` counts as 0 = expired, as heketi); ``iat`` may be at most
 ``leeway`` seconds in the future; ``qsh`` = sha256 hex of ``METHOD&path``.
+Time claims are whole seconds, and ``exp`` may lie at most ``max_lifetime``
+(``jwt.max_token_lifetime``) after ``iat`` (after now without ``iat``).
 
 pyketi's ``user`` role is usable (heketi's was not): it may manage volumes,
 poll its jobs and read the cluster/node info the Kubernetes provisioner needs.
@@ -12,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 
 import jwt
 
+from pyketi.api.validation import escape_controls
 from pyketi.errors import ApiError, BadRequest, Unauthorized
 
 HMAC_ALGS = ("HS256", "HS384", "HS512")
@@ -49,10 +53,26 @@ def go_duration(seconds: float) -> str:
     return secs_txt
 
 
+def _seconds(claims: dict, name: str, invalid) -> int | None:
+    """A time claim as whole Unix seconds (None if absent).  Go reads it into an int64:
+    a fraction, NaN, Infinity, a string or a bool is no time (``1e300`` would outlive
+    every lifetime check)."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**63:
+        raise invalid(f"{name} claim must be a whole number of seconds")
+    return value
+
+
 class Authenticator:
-    def __init__(self, admin_key: str, user_key: str, iat_leeway: int = 120):
+    def __init__(self, admin_key: str, user_key: str, iat_leeway: int = 120,
+                 max_lifetime: int = 3600):
         self.keys = {"admin": admin_key.encode(), "user": user_key.encode()}
         self.leeway = iat_leeway
+        self.max_lifetime = max_lifetime
 
     def authenticate(self, method: str, path: str, header: str | None) -> str:
         """Return the role (``admin``/``user``) or raise an ApiError."""
@@ -74,6 +94,8 @@ class Authenticator:
 
         if token.count(".") != 2:
             raise invalid("token contains an invalid number of segments")
+        if not token.isascii():  # a header's undecodable bytes arrive as lone surrogates
+            raise invalid("malformed token: characters outside base64url")
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, options={"verify_signature": False})
@@ -81,8 +103,10 @@ class Authenticator:
             raise invalid(f"malformed token: {e}") from None
         alg = header.get("alg")
         if alg not in HMAC_ALGS:
-            raise invalid(f"Unexpected signing method: {alg}")
+            raise invalid(f"Unexpected signing method: {escape_controls(str(alg))}")
         iss = claims.get("iss")
+        if iss is not None and not isinstance(iss, str):
+            raise invalid("iss claim must be a string")  # Go: unmarshal into a string fails
         if not iss:
             raise invalid("Token missing iss claim")
         if iss not in self.keys:
@@ -97,22 +121,20 @@ class Authenticator:
                 from None
         except jwt.PyJWTError as e:
             raise invalid(str(e)) from None
+        exp = _seconds(claims, "exp", invalid)
+        iat = _seconds(claims, "iat", invalid)
+        nbf = _seconds(claims, "nbf", invalid)
         now = int(time.time())  # heketi compares whole Unix seconds (jwt.TimeFunc().Unix())
-        exp = claims.get("exp", 0)
-        if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-            raise invalid("exp claim must be a number")
+        exp = 0 if exp is None else exp  # heketi: a missing exp is 0, long expired
         if now > exp:
             raise invalid(f"Token is expired by {go_duration(now - exp)}")
-        iat = claims.get("iat")
-        if iat is not None:
-            if not isinstance(iat, (int, float)) or isinstance(iat, bool):
-                raise invalid("iat claim must be a number")
-            if now < iat - self.leeway:
-                raise invalid("Token used before issued (client and server clocks may differ)")
-        nbf = claims.get("nbf")
-        if nbf is not None:
-            if not isinstance(nbf, (int, float)) or isinstance(nbf, bool) or now < nbf:
-                raise invalid("token is not valid yet")
+        if iat is not None and now < iat - self.leeway:
+            raise invalid("Token used before issued (client and server clocks may differ)")
+        if nbf is not None and now < nbf:
+            raise invalid("token is not valid yet")
+        if exp - (now if iat is None else iat) > self.max_lifetime:
+            raise invalid(f"Token lifetime exceeds {go_duration(self.max_lifetime)} "
+                          "(jwt.max_token_lifetime)")
         return claims
 
     @staticmethod

@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pyketi.api.context import runtime
 from pyketi.api.responses import json_response
+from pyketi.api.validation import escape_controls, read_json
 from pyketi.db import export
 from pyketi.db.models import Brick, Node, Volume
 from pyketi.errors import BadRequest, Unprocessable
@@ -24,17 +23,18 @@ async def get_loglevel(_request: web.Request) -> web.Response:
 
 
 async def set_loglevel(request: web.Request) -> web.Response:
-    raw = await request.read()
-    try:
-        data = json.loads(raw)
-    except ValueError as e:
-        raise BadRequest(f"request unable to be parsed: {e}") from None
+    data = await read_json(request, error_status=400)
     levels = data.get("loglevel") if isinstance(data, dict) else None
-    if not isinstance(levels, dict) or "glusterfs" not in levels:
+    if levels is not None and not (isinstance(levels, dict) and all(
+            isinstance(v, (str, type(None))) for v in levels.values())):
+        # Go: json.Unmarshal into map[string]string fails
+        raise BadRequest("request unable to be parsed: loglevel must map logger names to "
+                         "level names")
+    if not levels or "glusterfs" not in levels:
         raise Unprocessable('Only "glusterfs" logger may be modified')
-    wanted = levels["glusterfs"]
+    wanted = levels["glusterfs"] or ""  # Go: null leaves the string empty
     if wanted not in LEVELS:
-        raise Unprocessable(f"invalid log level: {wanted}")
+        raise Unprocessable(f"invalid log level: {escape_controls(wanted)}")
     set_level(wanted)
     return await get_loglevel(request)
 

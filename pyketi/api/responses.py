@@ -29,8 +29,8 @@ def empty_json(status: int = 200) -> web.Response:
 def text_error(status: int, message: str) -> web.Response:
     """Go ``http.Error``: text/plain, nosniff, message + newline (a message that already
     ends with one, like heketi's duplicate-hostname error, gets two)."""
-    body = message + "\n"
-    return web.Response(status=status, body=body.encode(), headers={
+    body = message + "\n"  # never fails to encode (a lone surrogate becomes \udcff)
+    return web.Response(status=status, body=body.encode("utf-8", "backslashreplace"), headers={
         "Content-Type": "text/plain; charset=utf-8",
         "X-Content-Type-Options": "nosniff"})
 

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from pyketi.errors import BadRequest, Unprocessable
 from pyketi.executors.validate import CONTROL_RE
@@ -20,21 +21,62 @@ DEVICE_RE = re.compile(r"^/[a-zA-Z0-9_.:/-]+\Z")
 TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]+\Z")
 _HOST_LABEL = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\Z")
 PARSE_ERROR = "request unable to be parsed"
+MAX_JSON_DEPTH = 100  # pyketi's bodies nest 4 deep; Python's parser would recurse ~1,000
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes | None:
+    """The whole body, read until EOF (one ``read(n)`` returns only what has arrived so
+    far); None if it is longer than ``limit``.  A body that cannot be read (broken
+    chunked framing or content encoding, truncated) is a parse error."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            chunk = await request.content.read(limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (web.RequestPayloadError, HttpProcessingError, ConnectionError) as e:
+        raise Unprocessable(PARSE_ERROR) from e
+    return b"".join(chunks) if size <= limit else None
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON as Go's ``json.Unmarshal`` reads it: no NaN/Infinity, nesting bounded, a lone
+    UTF-16 surrogate (``"\\ud800"``) becomes U+FFFD.  ValueError if it is not JSON."""
+    try:
+        return _clean(json.loads(raw, parse_constant=_not_json), 0)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _clean(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, (dict, list)) and depth >= MAX_JSON_DEPTH:
+        raise ValueError("JSON nested too deeply")
+    if isinstance(value, dict):
+        return {_clean(k, depth): _clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, depth + 1) for v in value]
+    return value
 
 
 async def read_json(request: web.Request, *, optional: bool = False,
                     error_status: int = 422) -> Any:
     """Read and parse the body; empty body is a parse error unless ``optional``."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Unprocessable(PARSE_ERROR) from None
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
+    raw = await read_body(request)
+    if raw is None:
         raise Unprocessable(PARSE_ERROR) from None
     if optional and not raw:
         return None
     try:
-        return json.loads(raw, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError):
+        return parse_json(raw)
+    except ValueError:  # UnicodeDecodeError included
         if error_status == 400:
             raise BadRequest(f"{PARSE_ERROR}: invalid JSON body") from None
         raise Unprocessable(PARSE_ERROR) from None
