@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from pyketi.logcontext import use_context_formatter
+    use_context_formatter()  # " request_id=<id>" on the lines written for a request
     args = parser().parse_args(argv)
     try:
         return args.func(args)

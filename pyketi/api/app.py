@@ -1,7 +1,7 @@
 """The aiohttp application: middleware chain and routes (heketi ``main.go`` order).
 
 Open routes: ``/hello``, ``/metrics`` (needs the admin token with
-``metrics_require_admin``), ``/healthz``, ``/readyz``.  Everything else: error
+``metrics_require_admin``), ``/healthz``, ``/readyz``, ``/openapi.json``.  Everything else: error
 shaping → JWT (before routing, so even unknown paths need a token) → role check →
 admin-state (maintenance) → heketi router.
 """
@@ -16,15 +16,16 @@ from aiohttp import web
 
 from pyketi.api import (admin, bricks, clusters, context, dbroutes, devices, internal,
                         metrics, nodes, operations, queue, volumes)
-from pyketi.api import health
+from pyketi.api import access, health, openapi
 from pyketi.api.auth import Authenticator
 from pyketi.api.responses import text_error
+from pyketi import logcontext
 from pyketi.errors import ApiError
 from pyketi.operations.jobs import REQUEST_ROLE
 from pyketi.operations.runtime import Runtime
 
 log = logging.getLogger("pyketi.api")
-OPEN_PATHS = {"/hello", "/metrics"} | health.PATHS
+OPEN_PATHS = {"/hello", "/metrics"} | health.PATHS | openapi.PATHS
 
 
 @web.middleware
@@ -130,7 +131,8 @@ async def hello(_request: web.Request) -> web.Response:
 
 
 def build_app(rt: Runtime) -> web.Application:
-    middlewares = [errors_middleware, body_deadline_middleware]
+    logcontext.install()
+    middlewares = [access.access_middleware, errors_middleware, body_deadline_middleware]
     if rt.config.auth:
         middlewares.append(auth_middleware(Authenticator(
             rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway)))
@@ -142,6 +144,7 @@ def build_app(rt: Runtime) -> web.Application:
     app[metrics.REGISTRY] = metrics.make_registry(rt)
     app.router.add_get("/hello", hello)
     health.add_routes(app.router)
+    openapi.add_routes(app.router)
     for module in (metrics, queue, clusters, nodes, devices, volumes, bricks, dbroutes,
                    operations, internal, admin):
         module.add_routes(app.router)

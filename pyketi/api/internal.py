@@ -42,7 +42,7 @@ async def set_loglevel(request: web.Request) -> web.Response:
     if not isinstance(levels, dict) or "glusterfs" not in levels:
         raise Unprocessable('Only "glusterfs" logger may be modified')
     wanted = levels["glusterfs"]
-    if wanted not in LEVELS:
+    if not isinstance(wanted, str) or wanted not in LEVELS:
         raise Unprocessable(f"invalid log level: {wanted}")
     LOGGER.setLevel(LEVELS[wanted])
     return await get_loglevel(request)
