@@ -142,6 +142,7 @@ def build_app(rt: Runtime) -> web.Application:
     if internal.LOGGER.level == logging.NOTSET:
         internal.LOGGER.setLevel(logging.INFO)  # heketi's logger starts at info
     app[metrics.REGISTRY] = metrics.make_registry(rt)
+    metrics.observe(app, rt, app[metrics.REGISTRY])
     app.router.add_get("/hello", hello)
     health.add_routes(app.router)
     openapi.add_routes(app.router)

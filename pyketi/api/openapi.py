@@ -164,6 +164,8 @@ ACCEPTED: Schema = {"description": "accepted; poll the Location (see GET /queue/
                     "headers": LOCATION_QUEUE}
 ACCEPTED_HTML: Schema = {"description": "accepted; poll the Location", "headers": LOCATION_QUEUE,
                          "content": {"text/html; charset=utf-8": {"schema": STR}}}
+ALLOCATION_FAILED = error("no placement for the bricks (no space, no eligible cluster): "
+                          "`Failed to allocate ...: <reason>`, a 500 as heketi answers it")
 BUSY = error("too many operations in flight: `Server busy. Retry operation later.`")
 
 
@@ -279,7 +281,8 @@ def _paths() -> dict[str, dict[str, Schema]]:
             mutating=True, tag="devices")},
         "/volumes": {
             "post": operation("Create a volume (async, ends 303 → /volumes/{id})", {
-                "202": ACCEPTED, "409": error("name in use, or no space"), "429": BUSY},
+                "202": ACCEPTED, "409": error("name in use"), "429": BUSY,
+                "500": ALLOCATION_FAILED},
                 body="VolumeCreateRequest", mutating=True, tag="volumes"),
             "get": operation("List volumes", {"200": json_body(ref("VolumeList"))},
                              tag="volumes")},
@@ -290,8 +293,8 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 "202": ACCEPTED, "404": NOT_FOUND, "409": error("volume may not be deleted"),
                 "429": BUSY}, mutating=True, tag="volumes")},
         "/volumes/{id}/expand": {"post": operation("Expand (async, ends 303 → /volumes/{id})", {
-            "202": ACCEPTED, "404": NOT_FOUND, "409": error("no space"), "429": BUSY},
-            body="VolumeExpandRequest", mutating=True, tag="volumes")},
+            "202": ACCEPTED, "404": NOT_FOUND, "409": error("refused"), "429": BUSY,
+            "500": ALLOCATION_FAILED}, body="VolumeExpandRequest", mutating=True, tag="volumes")},
         "/volumes/{id}/clone": {"post": operation("Clone (async, ends 303 → the clone)", {
             "202": ACCEPTED, "404": NOT_FOUND, "409": error("clone refused"), "429": BUSY},
             body="VolumeCloneRequest", mutating=True, tag="volumes")},

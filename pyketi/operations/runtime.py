@@ -47,6 +47,8 @@ class Runtime:
         self._wake_cleaner = asyncio.Event()
         self.running_ops: set[str] = set()
         self.cleanup_rounds = 0
+        # called as observer(kind, result, seconds) when an operation ends (metrics)
+        self.operation_observers: list[Callable[[str, str, float], None]] = []
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
@@ -112,6 +114,13 @@ class Runtime:
         if await self.db.read(left):
             return min(self.config.operation_lease_seconds, RETRY_SECONDS)
         return self.config.refresh_time_background_cleaner
+
+    def operation_ended(self, kind: str, result: str, seconds: float) -> None:
+        for observe in self.operation_observers:
+            try:
+                observe(kind, result, seconds)
+            except Exception:  # noqa: BLE001 - an observer never breaks an operation
+                log.warning("operation observer failed", exc_info=True)
 
     # -- liveness ------------------------------------------------------------
     def _dead_owners(self, s: Session) -> set[str]:

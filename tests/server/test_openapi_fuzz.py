@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (content_type_conformance,  # noqa: E402
                                                response_headers_conformance,
                                                response_schema_conformance,
@@ -30,7 +29,10 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,  # noqa
 
 from server_process import ADMIN_SECRET  # noqa: E402
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+# no 5xx but those the document lists for the route (heketi's own 500s: allocation
+# failures of POST /volumes and /expand, a failed job read from /queue); a crash
+# ("Internal server error") is never one of them
+CHECKS = [status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 EXAMPLES_PER_ROUTE = int(os.environ.get("PYKETI_FUZZ_EXAMPLES", "12"))
 # routes whose success would stop the rest of the run from reaching the server
@@ -136,6 +138,7 @@ def test_fuzz_every_route_against_the_document(server_factory):
             response = case.call(base_url=server.url, headers=headers, allow_redirects=False,
                                  timeout=10)
             case.validate_response(response, checks=CHECKS, headers=headers)
+            assert response.text != "Internal server error\n", case.as_curl_command()
 
         check()
         ran += 1
