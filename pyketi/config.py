@@ -5,7 +5,7 @@ unknown keys are ignored (one warning lists them), a type mismatch is an error,
 heketi's environment overrides apply.  pyketi's own keys: ``database_url``
 (top level or under ``glusterfs``), ``bind`` (listen address), ``max_connections``,
 ``header_timeout_seconds``, ``keepalive_timeout_seconds`` (listener limits),
-``metrics_require_admin``.
+``metrics_require_admin``, ``shutdown_timeout``, ``audit_retention_days``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "default_state": (str,), "glusterfs": (dict,), "database_url": (str,), "bind": (str,),
     "max_connections": (int,), "header_timeout_seconds": (int, float),
     "keepalive_timeout_seconds": (int, float), "metrics_require_admin": (bool,),
+    "shutdown_timeout": (int, float), "audit_retention_days": (int, float),
 }
 
 
@@ -90,6 +91,8 @@ class Config:
     header_timeout_seconds: float = 10.0
     keepalive_timeout_seconds: float = 75.0
     metrics_require_admin: bool = False
+    shutdown_timeout: float = 60.0  # SIGTERM: seconds running operations may finish
+    audit_retention_days: float = 90.0  # audit records older than this are purged; 0 = keep
 
     @property
     def gid_allocation(self) -> bool:
@@ -139,7 +142,8 @@ def load_config(path: str | None, disable_auth: bool = False,
     cfg.user_key = ((jwt.get("user") or {}).get("key")) or ""
     cfg.default_state = raw.get("default_state", "normal")
     for key in ("use_auth", "enable_tls", "cert_file", "key_file", "max_connections",
-                "header_timeout_seconds", "keepalive_timeout_seconds", "metrics_require_admin"):
+                "header_timeout_seconds", "keepalive_timeout_seconds", "metrics_require_admin",
+                "shutdown_timeout", "audit_retention_days"):
         if key in raw:
             setattr(cfg, key, raw[key])
     for key in ("brick_max_size_gb", "brick_min_size_gb", "max_bricks_per_volume",
@@ -236,6 +240,9 @@ def _validate(cfg: Config) -> None:
     if cfg.job_retention_seconds < 1:
         raise ConfigError("glusterfs.job_retention_seconds must be at least 1")
     _validate_listener(cfg)
+    for key in ("shutdown_timeout", "audit_retention_days"):
+        if getattr(cfg, key) < 0:
+            raise ConfigError(f"{key} must be 0 or more")
     if cfg.gid_min or cfg.gid_max:
         if not (0 < cfg.gid_min <= cfg.gid_max < 2**31 - 1):
             raise ConfigError("glusterfs.gid_range must have 0 < min <= max < 2147483647")

@@ -93,8 +93,9 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(rt, "admin_state", "normal"))
     await stop.wait()
-    log.info("shutting down")
-    server.close()
+    log.info("shutting down: no new connections or changes accepted")
+    server.close()  # stop accepting; open connections get 503 for changes while draining
+    await rt.drain(cfg.shutdown_timeout)
     await runner.cleanup()
     await rt.stop()
     db.dispose()

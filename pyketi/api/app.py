@@ -91,6 +91,8 @@ def auth_middleware(authenticator: Authenticator):
 @web.middleware
 async def admin_state_middleware(request: web.Request, handler):
     if request.path not in OPEN_PATHS and request.method not in ("GET", "HEAD"):
+        if context.runtime(request).draining:
+            return text_error(503, "Server shutting down")
         state = context.runtime(request).admin_state
         local = request.remote in ("127.0.0.1", "::1")
         if state == "read-only" or (state == "local-client" and not local):

@@ -138,12 +138,13 @@ def test_fuzz_every_route_against_the_document(server_factory):
             response = case.call(base_url=server.url, headers=headers, allow_redirects=False,
                                  timeout=10)
             case.validate_response(response, checks=CHECKS, headers=headers)
-            assert response.text != "Internal server error\n", case.as_curl_command()
+            assert response.content != b"Internal server error\n", case.as_curl_command()
 
         check()
         ran += 1
     assert ran >= 40
-    assert time.monotonic() - started < 120
+    # bounded for CI at the default size (PYKETI_FUZZ_EXAMPLES=60 is a longer hunt)
+    assert time.monotonic() - started < 120 * max(1, EXAMPLES_PER_ROUTE / 12)
     # the server is still healthy after the run
     with urllib.request.urlopen(server.url + "/readyz", timeout=10) as r:
         assert r.status == 200
