@@ -51,6 +51,7 @@ _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "max_connections": (int,), "header_timeout_seconds": (int, float),
     "keepalive_timeout_seconds": (int, float), "metrics_require_admin": (bool,),
     "log_format": (str,), "log_file": (str,),
+    "shutdown_timeout": (int, float), "audit_retention_days": (int, float),
 }
 # heketi keys pyketi accepts without acting on them: named in one warning at start when the
 # value asks for something (key -> (asks for it?, why nothing happens))
@@ -120,6 +121,8 @@ class Config:
     log_format: str = "text"
     log_file: str = ""  # "": stderr
     no_effect: list[str] = field(default_factory=list)  # heketi keys set that do nothing here
+    shutdown_timeout: float = 60.0  # SIGTERM: seconds running operations may finish
+    audit_retention_days: float = 90.0  # audit records older than this are purged; 0 = keep
 
     @property
     def gid_allocation(self) -> bool:
@@ -175,7 +178,8 @@ def load_config(path: str | None, disable_auth: bool = False,
         cfg.jwt_max_token_lifetime = lifetime
     cfg.default_state = raw.get("default_state", "normal")
     for key in ("use_auth", "enable_tls", "cert_file", "key_file", "max_connections",
-                "header_timeout_seconds", "keepalive_timeout_seconds", "metrics_require_admin"):
+                "header_timeout_seconds", "keepalive_timeout_seconds", "metrics_require_admin",
+                "shutdown_timeout", "audit_retention_days"):
         if key in raw:
             setattr(cfg, key, raw[key])
     for key in ("brick_max_size_gb", "brick_min_size_gb", "max_bricks_per_volume",
@@ -302,6 +306,9 @@ def _validate(cfg: Config) -> None:
     if cfg.job_retention_seconds < 1:
         raise ConfigError("glusterfs.job_retention_seconds must be at least 1")
     _validate_listener(cfg)
+    for key in ("shutdown_timeout", "audit_retention_days"):
+        if getattr(cfg, key) < 0:
+            raise ConfigError(f"{key} must be 0 or more")
     if cfg.gid_min or cfg.gid_max:
         if not (0 < cfg.gid_min <= cfg.gid_max < 2**31 - 1):
             raise ConfigError("glusterfs.gid_range must have 0 < min <= max < 2147483647")

@@ -18,6 +18,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from pyketi import logcontext
+
 LEVELS = {"none": logging.CRITICAL + 10, "critical": logging.CRITICAL, "error": logging.ERROR,
           "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
 FORMATS = ("text", "json")
@@ -36,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(), "logger": record.name,
             "message": record.getMessage()}
         for key, value in vars(record).items():
-            if key not in _RECORD_FIELDS and not key.startswith("_"):
+            if key not in _RECORD_FIELDS and not key.startswith("_") and value != "":
                 out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
@@ -73,8 +75,9 @@ class LogOutput:
         set_level(loglevel)
 
     def _install(self, handler: logging.Handler, log_format: str) -> None:
+        logcontext.install()  # every record carries the request id (empty outside a request)
         handler.setFormatter(JsonFormatter() if log_format == "json"
-                             else logging.Formatter(TEXT_FORMAT))
+                             else logcontext.ContextFormatter(TEXT_FORMAT))
         root = logging.getLogger()
         old, self.handler = self.handler, handler
         root.addHandler(handler)

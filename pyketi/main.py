@@ -171,8 +171,9 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
     if reloader is not None:
         loop.add_signal_handler(signal.SIGHUP, _reload, cfg, reloader)
     await stop.wait()
-    log.info("shutting down")
-    server.close()
+    log.info("shutting down: no new connections or changes accepted")
+    server.close()  # stop accepting; open connections get 503 for changes while draining
+    await rt.drain(cfg.shutdown_timeout)
     await runner.cleanup()
     await rt.stop()
     db.dispose()

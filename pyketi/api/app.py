@@ -1,7 +1,7 @@
 """The aiohttp application: middleware chain and routes (heketi ``main.go`` order).
 
 Open routes: ``/hello``, ``/metrics`` (needs the admin token with
-``metrics_require_admin``), ``/healthz``, ``/readyz``.  Everything else: error
+``metrics_require_admin``), ``/healthz``, ``/readyz``, ``/openapi.json``.  Everything else: error
 shaping → JWT (before routing, so even unknown paths need a token) → role check →
 admin-state (maintenance) → heketi router.
 """
@@ -18,15 +18,16 @@ from aiohttp import web
 
 from pyketi.api import (admin, bricks, clusters, context, dbroutes, devices, internal,
                         metrics, nodes, operations, queue, volumes)
-from pyketi.api import health
+from pyketi.api import access, health, openapi
 from pyketi.api.auth import Authenticator
 from pyketi.api.responses import text_error
+from pyketi import logcontext
 from pyketi.errors import ApiError
 from pyketi.operations.jobs import REQUEST_ROLE
 from pyketi.operations.runtime import Runtime
 
 log = logging.getLogger("pyketi.api")
-OPEN_PATHS = {"/hello", "/metrics"} | health.PATHS
+OPEN_PATHS = {"/hello", "/metrics"} | health.PATHS | openapi.PATHS
 _QUERY_SAFE = "".join(c for c in string.punctuation if c not in "\"<>\\^`{|}")
 
 
@@ -93,6 +94,8 @@ def auth_middleware(authenticator: Authenticator):
 @web.middleware
 async def admin_state_middleware(request: web.Request, handler):
     if request.path not in OPEN_PATHS and request.method not in ("GET", "HEAD"):
+        if context.runtime(request).draining:
+            return text_error(503, "Server shutting down")
         state = context.runtime(request).admin_state
         local = request.remote in ("127.0.0.1", "::1")
         if state == "read-only" or (state == "local-client" and not local):
@@ -137,7 +140,8 @@ async def hello(_request: web.Request) -> web.Response:
 
 
 def build_app(rt: Runtime) -> web.Application:
-    middlewares = [errors_middleware, body_deadline_middleware]
+    logcontext.install()
+    middlewares = [access.access_middleware, errors_middleware, body_deadline_middleware]
     if rt.config.auth:
         middlewares.append(auth_middleware(Authenticator(
             rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway,
@@ -148,8 +152,10 @@ def build_app(rt: Runtime) -> web.Application:
     if internal.LOGGER.level == logging.NOTSET:
         internal.LOGGER.setLevel(logging.INFO)  # heketi's logger starts at info
     app[metrics.REGISTRY] = metrics.make_registry(rt)
+    metrics.observe(app, rt, app[metrics.REGISTRY])
     app.router.add_get("/hello", hello)
     health.add_routes(app.router)
+    openapi.add_routes(app.router)
     for module in (metrics, queue, clusters, nodes, devices, volumes, bricks, dbroutes,
                    operations, internal, admin):
         module.add_routes(app.router)

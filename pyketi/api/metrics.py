@@ -1,13 +1,25 @@
-"""``GET /metrics``: heketi's Prometheus metric names (``pkg/metrics/metrics.go``)."""
+"""``GET /metrics``: heketi's Prometheus metric names (``pkg/metrics/metrics.go``), plus
+pyketi's own:
+
+* ``pyketi_http_request_duration_seconds{method,route}``: request latency, labelled
+  with the route's pattern (``/volumes/{id}``), never the raw path;
+* ``pyketi_operation_duration_seconds{kind,result}``: how long operations ran;
+  result is ``done``, ``failed`` (left for the cleaner, or a delete whose marks were
+  lifted), ``rolled_back``, or ``cleaned_done``/``cleaned_rolled_back`` (finished by
+  the background cleaner after a restart or a failed undo);
+* ``pyketi_operations_failed_total{kind}`` (results failed and rolled_back) and
+  ``pyketi_operations_rolled_back_total{kind}`` (rolled_back and cleaned_rolled_back).
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
 from sqlalchemy import select
 
+from pyketi.api import access
 from pyketi.api.context import runtime
 from pyketi.db.models import Cluster, Operation
 from pyketi.operations.runtime import Runtime
@@ -46,7 +58,7 @@ class TopologyCollector:
         for c in clusters:
             nodes = [n for n in c.nodes if n.pending_op is None]
             vols.add_metric([c.id], sum(1 for v in c.volumes if v.pending_op is None))
-            bvols.add_metric([c.id], 0)
+            bvols.add_metric([c.id], block_volume_count(c.volumes))
             ncount.add_metric([c.id], len(nodes))
             for n in nodes:
                 devices = [d for d in n.devices if d.pending_op is None]
@@ -70,11 +82,52 @@ class TopologyCollector:
                 used_b, bricks, *op_fams]
 
 
+def block_volume_count(volumes) -> int:
+    """Block volumes of a cluster: those its block-hosting volumes hold (heketi counts
+    ``ClusterEntry.Info.BlockVolumes``); pyketi creates none, an imported one counts."""
+    ids: set[str] = set()
+    for v in volumes:
+        if v.pending_op is None and v.block:
+            ids.update((v.blockinfo or {}).get("blockvolume") or [])
+    return len(ids)
+
+
+REQUEST_BUCKETS = (.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
+OPERATION_BUCKETS = (.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
 def make_registry(rt: Runtime) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TopologyCollector(rt))
     ProcessCollector(registry=registry)
     return registry
+
+
+def observe(app: web.Application, rt: Runtime, registry: CollectorRegistry) -> None:
+    """Record request latency and operation outcomes into ``registry``."""
+    requests = Histogram("pyketi_http_request_duration_seconds",
+                         "Time to answer a request, by route pattern",
+                         ["method", "route"], buckets=REQUEST_BUCKETS, registry=registry)
+    durations = Histogram("pyketi_operation_duration_seconds",
+                          "Time an operation ran, by kind and result", ["kind", "result"],
+                          buckets=OPERATION_BUCKETS, registry=registry)
+    failed = Counter("pyketi_operations_failed", "Operations that failed", ["kind"],
+                     registry=registry)
+    rolled_back = Counter("pyketi_operations_rolled_back",
+                          "Operations whose changes were undone", ["kind"], registry=registry)
+
+    def request_done(request: web.Request, route: str, _status: int, seconds: float) -> None:
+        requests.labels(request.method, route).observe(seconds)
+
+    def operation_done(kind: str, result: str, seconds: float) -> None:
+        durations.labels(kind, result).observe(seconds)
+        if result in ("failed", "rolled_back"):
+            failed.labels(kind).inc()
+        if result in ("rolled_back", "cleaned_rolled_back"):
+            rolled_back.labels(kind).inc()
+
+    app.setdefault(access.OBSERVERS, []).append(request_done)
+    rt.operation_observers.append(operation_done)
 
 
 async def metrics(request: web.Request) -> web.Response:

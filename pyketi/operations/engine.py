@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -160,8 +161,16 @@ def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
     return fn
 
 
+def _ended(rt: "Runtime", kind_name: str, result: str, since: float) -> None:
+    """Tell the runtime's observers (metrics) how an operation ended."""
+    ended = getattr(rt, "operation_ended", None)
+    if ended is not None:
+        ended(kind_name, result, time.monotonic() - since)
+
+
 async def execute(rt: "Runtime", op_id: str) -> Any:
     """Run a freshly built operation to its end (success or rolled-back failure)."""
+    since = time.monotonic()
     op = await rt.db.read(lambda s: s.get(Operation, op_id))
     kd = KINDS[op.type]
     steps = op.spec["steps"]
@@ -177,10 +186,14 @@ async def execute(rt: "Runtime", op_id: str) -> Any:
                 log.warning("operation %s failed (%s); undo left to the background "
                             "cleaner: %s", op_id, message, "; ".join(undo_errors))
                 rt.cleanup_later()
+                _ended(rt, op.type, "failed", since)
                 raise CleanupPending(message) from e
         await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
+        _ended(rt, op.type, "rolled_back" if kd.recovery == "rollback" else "failed", since)
         raise OperationFailed(message) from e
-    return await rt.db.write(_db_end(op_id, kd.finalize, results, None))
+    value = await rt.db.write(_db_end(op_id, kd.finalize, results, None))
+    _ended(rt, op.type, "done", since)
+    return value
 
 
 async def recover(rt: "Runtime", op: Operation) -> None:
@@ -191,16 +204,19 @@ async def recover(rt: "Runtime", op: Operation) -> None:
         return
     steps = op.spec["steps"]
     message = "operation interrupted (pyketi restarted) and rolled back"
+    since = time.monotonic()
     try:
         if kd.recovery == "forward":
             results = await run_steps(rt, steps)
             await rt.db.write(_db_end(op.id, kd.finalize, results,
                                       "operation interrupted (pyketi restarted); completed by cleanup"))
+            _ended(rt, op.type, "cleaned_done", since)
             return
         errors = await undo_steps(rt, steps, list(range(len(steps))))
         if errors:
             raise OperationFailed("; ".join(errors))
         await rt.db.write(_db_end(op.id, kd.rollback, {}, message))
+        _ended(rt, op.type, "cleaned_rolled_back", since)
     except Exception as e:  # noqa: BLE001
         log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
         await rt.db.write(_mark_failed(op.id, str(e)))

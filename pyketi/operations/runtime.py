@@ -47,6 +47,9 @@ class Runtime:
         self._wake_cleaner = asyncio.Event()
         self.running_ops: set[str] = set()
         self.cleanup_rounds = 0
+        self.draining = False  # SIGTERM received: no new changes are accepted
+        # called as observer(kind, result, seconds) when an operation ends (metrics)
+        self.operation_observers: list[Callable[[str, str, float], None]] = []
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
@@ -60,6 +63,28 @@ class Runtime:
         self._background.append(loop.create_task(self.jobs.purge_loop(), name="job-purge"))
         if not self.config.disable_background_cleaner:
             self._background.append(loop.create_task(self._cleaner(), name="cleaner"))
+
+    async def drain(self, timeout: float) -> list[str]:
+        """SIGTERM: let running jobs finish for up to ``timeout`` seconds; what is still
+        running then is cancelled and left, recorded, to the background cleaner of the
+        next start.  Returns the ids of the operations left."""
+        self.draining = True
+        tasks = list(self.jobs.tasks)
+        if tasks:
+            log.info("shutdown: waiting up to %g s for %d running job(s)", timeout, len(tasks))
+            await asyncio.wait(tasks, timeout=timeout)
+        left = sorted(self.running_ops)
+        if left:
+            kinds = await self.db.read(lambda s: dict(s.execute(
+                select(Operation.id, Operation.type).where(Operation.id.in_(left))).all()))
+            for op_id in left:
+                log.warning("shutdown: operation %s (%s) still running after %g s; left to "
+                            "the background cleaner", op_id, kinds.get(op_id, "?"), timeout)
+        pending = [t for t in self.jobs.tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return left
 
     async def stop(self) -> None:
         for task in self._background:
@@ -112,6 +137,13 @@ class Runtime:
         if await self.db.read(left):
             return min(self.config.operation_lease_seconds, RETRY_SECONDS)
         return self.config.refresh_time_background_cleaner
+
+    def operation_ended(self, kind: str, result: str, seconds: float) -> None:
+        for observe in self.operation_observers:
+            try:
+                observe(kind, result, seconds)
+            except Exception:  # noqa: BLE001 - an observer never breaks an operation
+                log.warning("operation observer failed", exc_info=True)
 
     # -- liveness ------------------------------------------------------------
     def _dead_owners(self, s: Session) -> set[str]:
