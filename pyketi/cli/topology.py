@@ -160,8 +160,7 @@ def load(ctx: Context, args: argparse.Namespace) -> None:
 def info(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.wait("Reading topology"):
         topology = ctx.client.topology_info()
-    ctx.result(topology, "".join(output.topology_cluster_text(c)
-                                 for c in topology["clusters"]))
+    ctx.result(topology, output.topology_text(topology))
 
 
 def register(sub: object) -> None:

@@ -38,8 +38,8 @@ def test_node_and_device_lifecycle(cli):
     added = cli.ok("node", "add", "--zone=2", f"--cluster={cluster_id}",
                    "--management-host-name", "life-node1", "--storage-host-name=192.0.2.101")
     match = re.fullmatch(
-        rf"Node information:\nId: ({ID})\nState: online\nCluster Id: {cluster_id}\n"
-        r"Zone: 2\nManagement Hostname life-node1\nStorage Hostname 192.0.2.101\n",
+        rf"Node information:\nNode Id: ({ID})\nState: online\nCluster Id: {cluster_id}\n"
+        r"Zone: 2\nManagement Hostname: life-node1\nStorage Hostname: 192.0.2.101\n",
         added.stdout)
     assert match, added.stdout
     node_id = match.group(1)
@@ -75,6 +75,11 @@ def test_node_and_device_lifecycle(cli):
     assert "must be offline" in cli.fails("device", "remove", device_id).stderr
     cli.ok("device", "disable", device_id)
     assert cli.ok("device", "remove", device_id).stdout == f"Device {device_id} is now removed\n"
+    # heketi-cli shows the "failed" state as "removed"
+    assert cli.json("device", "info", device_id)["state"] == "failed"
+    assert "\nState: removed\n" in cli.ok("device", "info", device_id).stdout
+    assert re.search(rf"^Id:{device_id}   Name:/dev/sdb            State:removed   ",
+                     cli.ok("node", "info", node_id).stdout, re.MULTILINE)
     assert cli.ok("device", "delete", device_id).stdout == f"Device {device_id} deleted\n"
     assert cli.ok("node", "delete", node_id).stdout == f"Node {node_id} deleted\n"
     cli.ok("cluster", "delete", cluster_id)
