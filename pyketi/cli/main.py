@@ -15,7 +15,7 @@ from pyketi.cli import cluster, db, device, node, server, topology, volume
 from pyketi.cli.args import Parser, UsageError, add_global_options
 from pyketi.cli.context import CliError, Context, Settings
 from pyketi.cli.topology_file import TopologyFileError
-from pyketi.client import PyketiError
+from pyketi.client import PyketiError, WaitInterrupted
 
 EXIT_ERROR = 255
 EXIT_INTERRUPTED = 130
@@ -64,6 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _flush_stdout()
         sys.stderr.write(f"Error: {exc}\n")
         return EXIT_ERROR
+    except WaitInterrupted as exc:
+        # the server goes on with what it accepted: say where to look
+        _flush_stdout()
+        if exc.finished:
+            sys.stderr.write(f"Interrupted; the operation finished: {exc.url}\n")
+        else:
+            sys.stderr.write("Interrupted; the server carries on with the operation.\n"
+                             f"Job still running: {exc.url}\n")
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _flush_stdout()
         sys.stderr.write("Error: interrupted\n")

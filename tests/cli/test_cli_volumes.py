@@ -140,31 +140,21 @@ def test_placement_failure_is_reported(cli):
 
 
 def test_busy_server_is_retried_with_the_configured_backoff(server_factory):
-    import subprocess
-    import sys
-    import time
-
-    from clitools import Cli
-    from server_process import python_env
+    from clitools import Cli, finish, start_cli, wait_in_flight
     server = server_factory(glusterfs={
         "executor": "fault", "max_inflight_operations": 1,
         "injectexec": {"base": "mock", "rules": [
             {"call": "bricks_create", "nth": 1, "action": "hang", "seconds": 3}]}})
     cli = Cli(server.url)
     load_sample(cli, "lab-3node.json")
-    first = subprocess.Popen([sys.executable, "-m", "pyketi.cli", "--json", "volume", "create",
-                              "--size=1"], env=python_env(cli.env), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = start_cli(cli, "--json", "volume", "create", "--size=1")
     try:
-        deadline = time.monotonic() + 15
-        while cli.json("server", "operations", "info")["in_flight"] < 1:
-            assert time.monotonic() < deadline, "first create never became in-flight"
-            time.sleep(0.05)
+        wait_in_flight(cli)
         second = cli.ok("--json", "volume", "create", "--size=1",
                         env={"PYKETI_CLI_RETRIES": "100", "PYKETI_CLI_RETRY_MIN_DELAY": "0.1",
                              "PYKETI_CLI_RETRY_MAX_DELAY": "0.2"}).json()
     finally:
-        out, err = first.communicate(timeout=60)
+        out, err = finish(first)
     assert first.returncode == 0, err
     assert sorted(cli.json("volume", "list")["volumes"]) == sorted(
         [json.loads(out)["id"], second["id"]])
