@@ -79,8 +79,10 @@ class Commands:
         return Commands(self._sub, name, help)
 
     def leaf(self, name: str, handler: Handler, help: str, *,
-             json_flag: bool = True, epilog: str | None = None) -> argparse.ArgumentParser:
+             json_flag: bool = True, epilog: str | None = None,
+             aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
         parser = self._sub.add_parser(name, help=help, description=help, epilog=epilog,
+                                      aliases=list(aliases),
                                       formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.set_defaults(handler=handler, help_parser=parser)
         add_global_options(parser, leaf=True, json_flag=json_flag)

@@ -282,3 +282,11 @@ def persistent_volume(volume: m.VolumeInfo, endpoint: str) -> dict[str, Any]:
         },
         "status": {},
     }
+
+
+def endpoint_service(volume: m.VolumeInfo, name: str) -> dict[str, Any]:
+    """A Service without selector for the volume's endpoints, port 1 (as the
+    one heketi-cli's setup-openshift-heketi-storage writes)."""
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": {"name": name or "glusterfs-" + volume["id"][:8]},
+            "spec": {"ports": [{"port": 1}]}}
