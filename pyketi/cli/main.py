@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 
 import pyketi
-from pyketi.cli import brick, cluster, db, device, loglevel, node, server, topology, volume
-from pyketi.cli.args import Parser, UsageError, add_global_options
+from pyketi.cli import (brick, cluster, completion, db, device, loglevel, node, server,
+                        topology, volume)
+from pyketi.cli.args import HelpFormatter, Parser, UsageError, add_global_options
 from pyketi.cli.context import CliError, Context, Settings
 from pyketi.cli.topology_file import TopologyFileError
 from pyketi.client import PyketiError, WaitInterrupted
@@ -27,13 +28,13 @@ PYKETI_CLI_* names, which win when both are set); flags win over both.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="pyketi-cli", description=DESCRIPTION,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="pyketi-cli", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.set_defaults(handler=None, help_parser=parser)
     add_global_options(parser, leaf=False)
     parser.add_argument("-v", "--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (cluster, node, device, volume, brick, topology, db, server, loglevel):
+    for module in (cluster, node, device, volume, brick, topology, db, server, loglevel,
+                   completion):
         module.register(sub)
     return parser
 
