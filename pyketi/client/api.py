@@ -234,6 +234,13 @@ class Client:
     def db_check(self) -> dict[str, Any]:
         return cast(dict[str, Any], self._json("GET", "/db/check"))
 
+    def db_dump_text(self) -> str:
+        """The dump as the server wrote it (heketi's Go client ``DbDump``)."""
+        return self.transport.request("GET", "/db/dump").text()
+
+    def db_check_text(self) -> str:
+        return self.transport.request("GET", "/db/check").text()
+
     # -- server internals ------------------------------------------------------
 
     def loglevel_get(self) -> m.LogLevel:

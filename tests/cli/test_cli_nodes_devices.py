@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from clitools import load_sample
+from clitools import ADMIN_SECRET, load_sample
 
 ID = r"[0-9a-f]{32}"
 
@@ -138,7 +138,14 @@ def test_server_operations_mode_and_db(cli):
     assert "invalid choice" in cli.fails("server", "mode", "set", "sideways").stderr
 
     import json
-    dump = json.loads(cli.ok("db", "dump").stdout)
+
+    from pyketi.client.http import Transport
+    raw = Transport(cli.env["HEKETI_CLI_SERVER"], "admin", ADMIN_SECRET)
+    dump_text = cli.ok("db", "dump").stdout
+    dump = json.loads(dump_text)
     assert len(dump["nodeentries"]) == 3 and len(dump["deviceentries"]) == 6
-    check = json.loads(cli.ok("db", "check").stdout)
-    assert check["totalinconsistencies"] == 0
+    check_text = cli.ok("db", "check").stdout
+    assert json.loads(check_text)["totalinconsistencies"] == 0
+    # printed as the server sent it, like heketi-cli
+    assert check_text == raw.send("GET", "/db/check").text()
+    assert dump_text.startswith("{\n    \"") and dump_text.endswith("}\n")
