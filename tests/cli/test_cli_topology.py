@@ -200,6 +200,17 @@ def test_topology_info_shows_tags_as_heketi_cli(cli):
     assert re.search(r"Free \(GiB\):\d+ +\n\t\t\tTags: disktype:ssd\n\n"
                      r"\t\t\tKnown Paths: /dev/nvme0n1\n", text), text
 
+    # -T/--template: a Go template over heketi's field names
+    template = ('{{range .ClusterList}}{{range .Nodes}}{{println .Id (join .Hostnames.Manage ",")'
+                ' (len .DevicesInfo) .Tags.rack}}{{end}}{{end}}')
+    nodes = {n["id"]: n for c in cli.json("topology", "info")["clusters"] for n in c["nodes"]}
+    out = cli.ok("topology", "info", "-T", template).stdout
+    assert sorted(out.splitlines()) == sorted(
+        f"{i} {n['hostnames']['manage'][0]} {len(n['devices'])} {n['tags']['rack']}"
+        for i, n in nodes.items())
+    assert cli.fails("topology", "info", "--template={{range .ClusterList}}").stderr.startswith(
+        "Error: failed to parse template: unexpected EOF")
+
 
 def test_failed_nodes_are_reported_the_rest_loads_and_exit_is_255(cli, tmp_path):
     load_sample(cli, "lab-3node.json")
