@@ -198,16 +198,17 @@ class Transport:
             self._sleep(delay)
         raise AssertionError("unreachable")
 
-    def _get_through_outage(self, path: str, deadline: float | None) -> Reply:
+    def _get_through_outage(self, path: str, deadline: float | None) -> tuple[Reply, bool]:
         """GET ``path``, retrying while the server is unreachable or unavailable
-        (502/503/504) for up to ``poll.outage`` seconds in a row."""
+        (502/503/504) for up to ``poll.outage`` seconds in a row; also says
+        whether it had to retry."""
         outage_started: float | None = None
         delay = max(self.poll.initial, 0.05)
         while True:
             try:
                 reply = self._send("GET", path, None)
                 if reply.status not in UNAVAILABLE:
-                    return reply
+                    return reply, outage_started is not None
                 problem = f"server answered {reply.status} {reply.reason}".strip()
             except ServerUnreachable as exc:
                 problem = exc.message
@@ -230,9 +231,11 @@ class Transport:
         started = time.monotonic()
         deadline = None if self.poll.timeout is None else started + self.poll.timeout
         interval = self.poll.initial
+        restarted = False
         try:
             while True:
-                reply = self._get_through_outage(queue_path, deadline)
+                reply, outage = self._get_through_outage(queue_path, deadline)
+                restarted = restarted or outage
                 if reply.status != 200 or reply.headers.get("X-Pending") is None:
                     break
                 waited = time.monotonic() - started
@@ -244,6 +247,11 @@ class Transport:
                 interval = min(interval * self.poll.factor, self.poll.maximum)
         except KeyboardInterrupt:
             raise WaitInterrupted(self._origin + queue_path) from None
+        if reply.status == 404 and restarted:
+            # e.g. the entry was read just as the server went down
+            raise PyketiError(404, f"{reply.error().message}: the queue entry "
+                                   f"{self._origin}{queue_path} was gone after the server "
+                                   "came back; the operation may have finished")
         if reply.status != 303:
             return reply
         target = reply.headers.get("Location")
@@ -252,7 +260,7 @@ class Transport:
         target_path = _location_path(target)
         self._notify(f"fetching {target_path}")
         try:
-            return self._get_through_outage(target_path, None)
+            return self._get_through_outage(target_path, None)[0]
         except KeyboardInterrupt:
             raise WaitInterrupted(self._origin + target_path, finished=True) from None
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pyketi.client import PollPolicy, ServerUnreachable
+from pyketi.client import PollPolicy, PyketiError, ServerUnreachable
 from pyketi.client.http import Transport
 
 
@@ -53,6 +53,8 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, X_Pending="true")
             elif status == 303:
                 self._reply(303, Location="/volumes/v1")
+            elif status == 404:
+                self._reply(404, b"Id not found")
             else:
                 self._reply(status, b"Service Unavailable")
 
@@ -93,3 +95,15 @@ def test_an_unavailable_queue_beyond_the_outage_budget_fails(scripted):
     assert err.value.message.startswith("server answered 503 Service Unavailable (for 0s ")
     assert err.value.message.endswith(f"it may still finish: {url}/queue/job)")
     assert 3 <= script.seen.count("503") <= 10  # retried with backoff, then gave up
+
+
+def test_a_queue_entry_gone_after_an_outage_is_explained(scripted):
+    url, script = scripted
+    script.queue_replies[:] = [200, 503, 404]
+    transport = Transport(url, "admin", "secret", poll=PollPolicy(initial=0.01, outage=5))
+    with pytest.raises(PyketiError) as err:
+        transport.request("POST", "/volumes", {})
+    assert err.value.status == 404
+    assert err.value.message == (f"Id not found: the queue entry {url}/queue/job was "
+                                 "gone after the server came back; the operation may have "
+                                 "finished")
