@@ -21,6 +21,31 @@ class UsageError(Exception):
     """Bad command line; reported like any other error."""
 
 
+def go_literal(value: Any) -> str:
+    """A default as cobra shows it: ``3``, ``1.5``, ``true``, ``"replicate"``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; a flag with a non-zero default says so after
+    its help, as cobra does: ``(default "replicate")``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (action.option_strings and "(default" not in text
+                and default is not argparse.SUPPRESS
+                and default not in (None, False, "", 0) and not isinstance(default, list)):
+            text += f" (default {go_literal(default)})".replace("%", "%%")
+        return text
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
@@ -71,7 +96,7 @@ class Commands:
 
     def __init__(self, subparsers: Any, name: str, help: str) -> None:
         self.parser: argparse.ArgumentParser = subparsers.add_parser(
-            name, help=help, description=help)
+            name, help=help, description=help, formatter_class=HelpFormatter)
         self.parser.set_defaults(handler=None, help_parser=self.parser)
         self._sub = self.parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -79,9 +104,10 @@ class Commands:
         return Commands(self._sub, name, help)
 
     def leaf(self, name: str, handler: Handler, help: str, *,
-             json_flag: bool = True, epilog: str | None = None) -> argparse.ArgumentParser:
+             json_flag: bool = True, epilog: str | None = None,
+             aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
         parser = self._sub.add_parser(name, help=help, description=help, epilog=epilog,
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+                                      aliases=list(aliases), formatter_class=HelpFormatter)
         parser.set_defaults(handler=handler, help_parser=parser)
         add_global_options(parser, leaf=True, json_flag=json_flag)
         return parser

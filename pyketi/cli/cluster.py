@@ -52,8 +52,8 @@ def register(sub: object) -> None:
     p = group.leaf("create", create, "Create a cluster",
                    epilog="examples:\n  pyketi-cli cluster create\n"
                           "  pyketi-cli cluster create --block=false")
-    bool_flag(p, "--block", default=True, help="allow block volumes (default true)")
-    bool_flag(p, "--file", default=True, help="allow file volumes (default true)")
+    bool_flag(p, "--block", default=True, help="allow block volumes")
+    bool_flag(p, "--file", default=True, help="allow file volumes")
     group.leaf("list", list_, "Lists the clusters managed by Heketi")
     add_id(group.leaf("info", info, "Retrieves information about cluster"), "cluster")
     add_id(group.leaf("delete", delete, "Delete the cluster"), "cluster")

@@ -17,6 +17,7 @@ from pyketi.cli.spinner import Spinner
 from pyketi.client import Client, PollPolicy, RetryPolicy
 
 DEFAULT_SERVER = "http://localhost:8080"
+DEFAULT_TIMEOUT = 60.0
 N = TypeVar("N", int, float)
 
 
@@ -98,9 +99,11 @@ class Context:
 
     @cached_property
     def client(self) -> Client:
+        # a server restarting while we wait is given as long as one slow reply
+        timeout = _env_number("TIMEOUT", float) or DEFAULT_TIMEOUT
         return Client(self.settings.server, self.settings.user, self.settings.secret,
-                      timeout=_env_number("TIMEOUT", float) or 60.0, retry=_retry_policy(),
-                      poll=PollPolicy(), ssl_context=self.settings.ssl_context(),
+                      timeout=timeout, retry=_retry_policy(),
+                      poll=PollPolicy(outage=timeout), ssl_context=self.settings.ssl_context(),
                       observer=self.spinner.status)
 
     @contextmanager

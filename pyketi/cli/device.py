@@ -38,9 +38,25 @@ def delete(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def resync(ctx: Context, args: argparse.Namespace) -> None:
+    if args.cluster:
+        resync_cluster(ctx, args.id)
+        return
     with ctx.wait(f"Resyncing device {args.id}"):
         ctx.client.device_resync(args.id)
     ctx.print(f"Device {args.id} updated\n")
+
+
+def resync_cluster(ctx: Context, cluster_id: str) -> None:
+    """heketi-cli's ``device resync --cluster``: every device of the cluster."""
+    ctx.print("Cluster-wide resync operation requested. Using object_id as cluster_id.\n")
+    cluster = ctx.client.cluster_info(cluster_id)
+    for node_id in cluster["nodes"]:
+        for device in ctx.client.node_info(node_id)["devices"]:
+            ctx.print(f"Now resyncing device {device['id']}..\n")
+            with ctx.wait(f"Resyncing device {device['id']}"):
+                ctx.client.device_resync(device["id"])
+            ctx.print(f"Device {device['id']} (node {node_id}) in cluster {cluster_id} "
+                      "updated\n")
 
 
 def _set_state(ctx: Context, device_id: str, state: State, healcheck: str) -> None:
@@ -79,6 +95,10 @@ def register(sub: object) -> None:
     add_id(p, "device")
     p.add_argument("--expert-option-disable-heal-check", dest="no_heal_check",
                    action="store_true", help="do not wait for self-heal (DANGEROUS)")
-    add_id(group.leaf("resync", resync, "Resync storage information about the device "
-                                        "with operating system"), "device")
+    p = group.leaf("resync", resync, "Resync storage information about the device "
+                                     "with operating system")
+    p.add_argument("id", metavar="OBJECT_ID", help="id of the device (of the cluster "
+                                                  "with --cluster)")
+    p.add_argument("--cluster", action="store_true",
+                   help="resync all devices of the cluster identified by OBJECT_ID")
     tags.register(group, "device", _submit_tags)

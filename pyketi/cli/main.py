@@ -11,11 +11,12 @@ import sys
 from collections.abc import Sequence
 
 import pyketi
-from pyketi.cli import cluster, db, device, node, server, topology, volume
-from pyketi.cli.args import Parser, UsageError, add_global_options
+from pyketi.cli import (brick, cluster, completion, db, device, loglevel, node, server,
+                        topology, volume)
+from pyketi.cli.args import HelpFormatter, Parser, UsageError, add_global_options
 from pyketi.cli.context import CliError, Context, Settings
 from pyketi.cli.topology_file import TopologyFileError
-from pyketi.client import PyketiError
+from pyketi.client import PyketiError, WaitInterrupted
 
 EXIT_ERROR = 255
 EXIT_INTERRUPTED = 130
@@ -27,13 +28,13 @@ PYKETI_CLI_* names, which win when both are set); flags win over both.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="pyketi-cli", description=DESCRIPTION,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="pyketi-cli", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.set_defaults(handler=None, help_parser=parser)
     add_global_options(parser, leaf=False)
     parser.add_argument("-v", "--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (cluster, node, device, volume, topology, db, server):
+    for module in (cluster, node, device, volume, brick, topology, db, server, loglevel,
+                   completion):
         module.register(sub)
     return parser
 
@@ -64,6 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _flush_stdout()
         sys.stderr.write(f"Error: {exc}\n")
         return EXIT_ERROR
+    except WaitInterrupted as exc:
+        # the server goes on with what it accepted: say where to look
+        _flush_stdout()
+        if exc.finished:
+            sys.stderr.write(f"Interrupted; the operation finished: {exc.url}\n")
+        else:
+            sys.stderr.write("Interrupted; the server carries on with the operation.\n"
+                             f"Job still running: {exc.url}\n")
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _flush_stdout()
         sys.stderr.write("Error: interrupted\n")

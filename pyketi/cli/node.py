@@ -12,12 +12,12 @@ from pyketi.client.models import State, TagChange
 
 
 def add(ctx: Context, args: argparse.Namespace) -> None:
-    missing = [flag for flag, value in (("--zone", args.zone),
-                                        ("--management-host-name", args.manage),
-                                        ("--storage-host-name", args.storage),
-                                        ("--cluster", args.cluster)) if not value]
-    if missing:
-        raise CliError("missing " + ", ".join(missing))
+    for message, value in (("Missing zone", args.zone),
+                           ("Missing management hostname", args.manage),
+                           ("Missing storage hostname", args.storage),
+                           ("Missing cluster id", args.cluster)):
+        if not value:
+            raise CliError(message)
     with ctx.wait(f"Adding node {args.manage}"):
         node = ctx.client.node_add(cluster=args.cluster, zone=args.zone,
                                    manage=args.manage, storage=args.storage)

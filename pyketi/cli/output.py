@@ -40,11 +40,6 @@ def emit_json(out: TextIO, obj: Any) -> None:
 
 # -- volumes -------------------------------------------------------------------
 
-def _is_arbiter(volume: m.VolumeInfo) -> bool:
-    return any(" ".join(opt.split()) == "user.heketi.arbiter true"
-               for opt in volume.get("glustervolumeoptions", []))
-
-
 def brick_set_size(volume: m.VolumeInfo) -> int:
     durability = volume["durability"]
     kind = durability.get("type", "")
@@ -56,8 +51,20 @@ def brick_set_size(volume: m.VolumeInfo) -> int:
     return 1
 
 
+def restriction_text(restriction: str) -> str:
+    """heketi's ``BlockRestriction.String()``."""
+    return {"": "(none)", "locked": "locked",
+            "locked-by-update": "locked-by-update"}.get(restriction, "unknown")
+
+
+def mount_options(volume: m.VolumeInfo) -> str:
+    """``{{range $k, $v := .Mount.GlusterFS.Options}}{{$k}}={{$v}}{{end}}``."""
+    return "".join(f"{k}={v}" for k, v in
+                   sorted(volume["mount"]["glusterfs"].get("options", {}).items()))
+
+
 def volume_text(volume: m.VolumeInfo) -> str:
-    gluster = volume["mount"]["glusterfs"]
+    """heketi-cli's ``volumeTemplate`` (``cmds/volume.go``)."""
     block = volume.get("blockinfo", {})
     durability = volume["durability"]
     kind = durability.get("type", "")
@@ -66,28 +73,26 @@ def volume_text(volume: m.VolumeInfo) -> str:
         f"Size: {volume['size']}",
         f"Volume Id: {volume['id']}",
         f"Cluster Id: {volume['cluster']}",
-        f"Mount: {gluster['device']}",
-        ("Mount Options: backup-volfile-servers="
-         f"{gluster.get('options', {}).get('backup-volfile-servers', '')}"),
+        f"Mount: {volume['mount']['glusterfs']['device']}",
+        f"Mount Options: {mount_options(volume)}",
         f"Block: {go(volume.get('block', False))}",
         f"Free Size: {block.get('freesize', 0)}",
         f"Reserved Size: {block.get('reservedsize', 0)}",
-        f"Block Hosting Restriction: {block.get('restriction') or '(none)'}",
+        f"Block Hosting Restriction: {restriction_text(block.get('restriction', ''))}",
         f"Block Volumes: {go(block.get('blockvolume', []))}",
         f"Durability Type: {kind}",
         f"Distribute Count: {len(volume['bricks']) // brick_set_size(volume)}",
     ]
     if kind == "replicate":
-        lines.append(f"Replica Count: {brick_set_size(volume)}")
-        if _is_arbiter(volume):
-            lines.append("Arbiter Count: 1")
+        lines.append(f"Replica Count: {durability.get('replicate', {}).get('replica', 0)}")
     elif kind == "disperse":
         disperse = durability.get("disperse", {})
-        lines.append(f"Disperse Data: {disperse.get('data', 0)}")
-        lines.append(f"Disperse Redundancy: {disperse.get('redundancy', 0)}")
+        lines.append(f"Disperse Data Count: {disperse.get('data', 0)}")
+        lines.append(f"Disperse Redundancy Count: {disperse.get('redundancy', 0)}")
     snapshot = volume.get("snapshot", {})
     if snapshot.get("enable"):
-        lines.append(f"Snapshot Factor: {snapshot.get('factor', 1):.2f}")
+        # the template ends "{{if .Snapshot.Enable}}\nSnapshot Factor: ..\n{{end}}\n"
+        lines.append(f"Snapshot Factor: {snapshot.get('factor', 1):.2f}\n")
     return "\n".join(lines) + "\n"
 
 
@@ -113,26 +118,35 @@ def cluster_usage(info: m.ClusterInfo) -> str:
 
 # -- nodes and devices ---------------------------------------------------------
 
+def state_text(state: str) -> str:
+    """heketi-cli's ``entryStateString``: a failed (removed) entry reads "removed"."""
+    return "removed" if state == "failed" else state
+
+
 def _tags_lines(tags: dict[str, str] | None) -> str:
     if not tags:
         return ""
     return "Tags:\n" + "".join(f"  {k}: {v}\n" for k, v in sorted(tags.items()))
 
 
-def node_added_text(node: m.NodeInfo) -> str:
-    # heketi-cli's "node add" prints these two labels without a colon
-    return ("Node information:\n"
-            f"Id: {node['id']}\n"
-            f"State: {node['state']}\n"
+def _node_head(node: m.NodeInfo) -> str:
+    """heketi-cli's ``printNodeInfo``."""
+    return (f"Node Id: {node['id']}\n"
+            f"State: {state_text(node['state'])}\n"
             f"Cluster Id: {node['cluster']}\n"
             f"Zone: {node['zone']}\n"
-            f"Management Hostname {node['hostnames']['manage'][0]}\n"
-            f"Storage Hostname {node['hostnames']['storage'][0]}\n")
+            f"Management Hostname: {node['hostnames']['manage'][0]}\n"
+            f"Storage Hostname: {node['hostnames']['storage'][0]}\n"
+            + _tags_lines(node.get("tags")))
 
 
-def _device_row(d: m.DeviceInfo) -> str:
+def node_added_text(node: m.NodeInfo) -> str:
+    return "Node information:\n" + _node_head(node)
+
+
+def _device_usage(d: m.DeviceInfo) -> str:
     s = d["storage"]
-    return (f"Id:{d['id']:<35}Name:{d['name']:<20}State:{d['state']:<10}"
+    return (f"State:{state_text(d['state']):<10}"
             f"Size (GiB):{gib(s['total']):<8}Used (GiB):{gib(s['used']):<8}"
             f"Free (GiB):{gib(s['free']):<8}")
 
@@ -142,23 +156,17 @@ def _brick_row(b: m.BrickInfo) -> str:
 
 
 def node_text(node: m.NodeInfo) -> str:
-    text = (f"Node Id: {node['id']}\n"
-            f"State: {node['state']}\n"
-            f"Cluster Id: {node['cluster']}\n"
-            f"Zone: {node['zone']}\n"
-            f"Management Hostname: {node['hostnames']['manage'][0]}\n"
-            f"Storage Hostname: {node['hostnames']['storage'][0]}\n")
-    text += _tags_lines(node.get("tags"))
-    text += "Devices:\n"
+    text = _node_head(node) + "Devices:\n"
     for d in node["devices"]:
-        text += f"{_device_row(d)}Bricks:{len(d['bricks']):<8}\n"
+        text += (f"Id:{d['id']:<35}Name:{d['name']:<20}{_device_usage(d)}"
+                 f"Bricks:{len(d['bricks']):<8}\n")
     return text
 
 
 def device_text(device: m.DeviceInfo) -> str:
     s = device["storage"]
     text = (f"Device Id: {device['id']}\n"
-            f"State: {device['state']}\n"
+            f"State: {state_text(device['state'])}\n"
             f"Size (GiB): {gib(s['total'])}\n"
             f"Used (GiB): {gib(s['used'])}\n"
             f"Free (GiB): {gib(s['free'])}\n"
@@ -172,15 +180,13 @@ def device_text(device: m.DeviceInfo) -> str:
     return text
 
 
-# -- topology info (heketi-cli's clusterTemplate, byte for byte) -----------------
+# -- topology info (heketi-cli v10's topologyTemplate, byte for byte) -----------
 
 def _topology_volume(v: m.VolumeInfo) -> str:
-    options = "".join(f"{k}={val}" for k, val in
-                      sorted(v["mount"]["glusterfs"].get("options", {}).items()))
     kind = v["durability"].get("type", "")
     text = (f"\n\tName: {v['name']}\n\tSize: {v['size']}\n\tId: {v['id']}"
             f"\n\tCluster Id: {v['cluster']}\n\tMount: {v['mount']['glusterfs']['device']}"
-            f"\n\tMount Options: {options}\n\tDurability Type: {kind}")
+            f"\n\tMount Options: {mount_options(v)}\n\tDurability Type: {kind}")
     if kind == "replicate":
         text += f"\n\tReplica: {v['durability'].get('replicate', {}).get('replica', 0)}"
     elif kind == "disperse":
@@ -199,16 +205,28 @@ def _topology_volume(v: m.VolumeInfo) -> str:
     return text + "\n"
 
 
+def _topology_tags(tags: dict[str, str] | None, indent: str) -> str:
+    """``{{if len .Tags | ne 0}}\n<indent>Tags: k:v ...\n{{end}}`` (keys sorted, as Go)."""
+    if not tags:
+        return ""
+    return f"\n{indent}Tags:" + "".join(f" {k}:{v}" for k, v in sorted(tags.items())) + "\n"
+
+
+def _topology_device(d: m.DeviceInfo) -> str:
+    paths = " ".join(d.get("paths") or []) or d["name"]
+    text = (f"\n\t\tId:{d['id']:<35}{_device_usage(d)}"
+            + _topology_tags(d.get("tags"), "\t\t\t")
+            + f"\n\t\t\tKnown Paths: {paths}\n\n\t\t\tBricks:")
+    return text + "".join(f"\n\t\t\t\t{_brick_row(b)}" for b in d["bricks"])
+
+
 def _topology_node(n: m.NodeInfo) -> str:
-    text = (f"\n\tNode Id: {n['id']}\n\tState: {n['state']}\n\tCluster Id: {n['cluster']}"
-            f"\n\tZone: {n['zone']}"
+    return (f"\n\tNode Id: {n['id']}\n\tState: {state_text(n['state'])}"
+            f"\n\tCluster Id: {n['cluster']}\n\tZone: {n['zone']}"
             f"\n\tManagement Hostnames: {', '.join(n['hostnames']['manage'])}"
-            f"\n\tStorage Hostnames: {', '.join(n['hostnames']['storage'])}\n\tDevices:")
-    for d in n["devices"]:
-        text += f"\n\t\t{_device_row(d)}\n\t\t\tBricks:"
-        for b in d["bricks"]:
-            text += f"\n\t\t\t\t{_brick_row(b)}"
-    return text + "\n"
+            f"\n\tStorage Hostnames: {', '.join(n['hostnames']['storage'])}"
+            + _topology_tags(n.get("tags"), "\t") + "\n\tDevices:"
+            + "".join(_topology_device(d) for d in n["devices"]) + "\n")
 
 
 def topology_cluster_text(c: m.TopologyCluster) -> str:
@@ -216,7 +234,11 @@ def topology_cluster_text(c: m.TopologyCluster) -> str:
             f"    Block: {go(c['block'])}\n\n    Volumes:\n"
             + "".join(_topology_volume(v) for v in c["volumes"])
             + "\n\n    Nodes:\n"
-            + "".join(_topology_node(n) for n in c["nodes"]) + "\n")
+            + "".join(_topology_node(n) for n in c["nodes"]))
+
+
+def topology_text(topology: m.TopologyInfo) -> str:
+    return "".join(topology_cluster_text(c) for c in topology["clusters"]) + "\n"
 
 
 # -- server operations (heketi-cli's cmds/server.go templates) -----------------
@@ -260,3 +282,11 @@ def persistent_volume(volume: m.VolumeInfo, endpoint: str) -> dict[str, Any]:
         },
         "status": {},
     }
+
+
+def endpoint_service(volume: m.VolumeInfo, name: str) -> dict[str, Any]:
+    """A Service without selector for the volume's endpoints, port 1 (as the
+    one heketi-cli's setup-openshift-heketi-storage writes)."""
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": {"name": name or "glusterfs-" + volume["id"][:8]},
+            "spec": {"ports": [{"port": 1}]}}

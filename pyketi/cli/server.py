@@ -1,4 +1,5 @@
-"""``server operations info|list|cleanup`` and ``server mode get|set``."""
+"""``server operations info|list|cleanup``, ``server mode get|set`` and
+``server state examine gluster``."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def mode_set(ctx: Context, args: argparse.Namespace) -> None:
     ctx.client.admin_set_status(args.mode)
 
 
+def examine_gluster(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.wait("Examining gluster"):
+        report = ctx.client.state_examine_gluster()
+    ctx.print(report)  # heketi-cli prints the server's text as it came
+
+
 def register(sub: object) -> None:
     server = Commands(sub, "server", "Heketi server management")
     ops = server.group("operations", "Manage ongoing server operations")
@@ -58,3 +65,7 @@ def register(sub: object) -> None:
     mode.leaf("get", mode_get, "Print current server mode")
     p = mode.leaf("set", mode_set, "Set server mode")
     p.add_argument("mode", choices=MODES)
+    state = server.group("state", "View and/or modify state of server")
+    examine = state.group("examine", "Compare state of server")
+    examine.leaf("gluster", examine_gluster, "Compare state of server with gluster",
+                 json_flag=False, epilog="example:\n  pyketi-cli server state examine gluster")

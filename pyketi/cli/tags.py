@@ -53,7 +53,7 @@ def register(group: Commands, what: str, submit: Submit) -> None:
     p.add_argument("-e", "--exact", action="store_true",
                    help="replace all tags with exactly the given ones")
     p = group.leaf("rmtags", _rmtags(submit), f"Remove tags from a {what}",
-                   epilog=f"example:\n  pyketi-cli {what} rmtags {what.upper()}_ID speed")
+                   aliases=("deltags", "removetags"), epilog=f"example:\n  pyketi-cli {what} rmtags {what.upper()}_ID speed")
     add_id(p, what)
     p.add_argument("tags", nargs="*", metavar="NAME")
     p.set_defaults(extra_positionals="tags")

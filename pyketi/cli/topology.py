@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from pyketi.cli import output, topology_file
+from pyketi.cli import gotemplate, output, topology_file
 from pyketi.cli.args import Commands
 from pyketi.cli.context import CliError, Context
 from pyketi.cli.topology_file import ClusterSpec, NodeSpec
@@ -160,8 +160,14 @@ def load(ctx: Context, args: argparse.Namespace) -> None:
 def info(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.wait("Reading topology"):
         topology = ctx.client.topology_info()
-    ctx.result(topology, "".join(output.topology_cluster_text(c)
-                                 for c in topology["clusters"]))
+    if args.template and not ctx.json:
+        try:
+            text = gotemplate.render(args.template, topology)
+        except gotemplate.TemplateError as exc:
+            raise CliError(str(exc)) from None
+        ctx.print(text)
+        return
+    ctx.result(topology, output.topology_text(topology))
 
 
 def register(sub: object) -> None:
@@ -174,4 +180,14 @@ def register(sub: object) -> None:
                    help="topology file: clusters, nodes and devices in JSON")
     p.add_argument("--dry-run", action="store_true",
                    help="print what would be added; change nothing")
-    group.leaf("info", info, "Retrieves information about the current Topology")
+    p = group.leaf("info", info, "Retrieves information about the current Topology",
+                   epilog="examples:\n  pyketi-cli topology info\n"
+                          "  pyketi-cli topology info -T '{{range .ClusterList}}"
+                          "{{range .Nodes}}{{println .Id .State}}{{end}}{{end}}'\n\n"
+                          "Templates are Go text/template (as heketi-cli's), run over the\n"
+                          "topology with heketi's field names: .ClusterList, .Nodes,\n"
+                          ".DevicesInfo, .Bricks, .Volumes, .Hostnames.Manage, .Storage.Total\n"
+                          "(KiB), ...; functions join, kibToGib, entryStateString, printf,\n"
+                          "println, len, eq, ne, index, and, or, not.")
+    p.add_argument("-T", "--template", default="", metavar="GO_TEMPLATE",
+                   help="custom Go template for formatting topology info output")

@@ -106,6 +106,20 @@ def set_block_restriction(ctx: Context, args: argparse.Namespace) -> None:
     _show(ctx, volume)
 
 
+def endpoint_patch(ctx: Context, args: argparse.Namespace) -> None:
+    """heketi-cli prints ``{"subsets": <compact JSON>}`` with no newline, to be
+    fed to ``kubectl patch endpoints NAME -p "$(...)"``."""
+    subsets = ctx.client.volume_endpoint_subsets(args.id)
+    ctx.print('{"subsets": ' + json.dumps(subsets, separators=(",", ":")) + "}")
+
+
+def endpoint_service(ctx: Context, args: argparse.Namespace) -> None:
+    """The Service that goes with the endpoints (pyketi's own: heketi-cli v10 has
+    no such command); compact JSON, no newline, like ``endpoint patch``."""
+    volume = ctx.client.volume_info(args.id)
+    ctx.print(json.dumps(output.endpoint_service(volume, args.name), separators=(",", ":")))
+
+
 def register(sub: object) -> None:
     group = Commands(sub, "volume", "Heketi volume management")
     p = group.leaf("create", create, "Create a GlusterFS volume", epilog=CREATE_EXAMPLES)
@@ -148,3 +162,18 @@ def register(sub: object) -> None:
                    "Set restriction on a block hosting volume")
     p.add_argument("restriction", choices=["locked", "unlocked"])
     add_id(p, "volume")
+    endpoint = group.group("endpoint", "utilities for working on volume endpoint")
+    p = endpoint.leaf("patch", endpoint_patch, "output a patch for endpoint update",
+                      json_flag=False,
+                      epilog="example:\n  kubectl patch endpoints glusterfs-ep -p "
+                             "\"$(pyketi-cli volume endpoint patch VOLUME_ID)\"")
+    add_id(p, "volume")
+    p = endpoint.leaf("service", endpoint_service,
+                      "output the Service for the volume's endpoints (pyketi addition)",
+                      json_flag=False,
+                      epilog="example:\n  pyketi-cli volume endpoint service VOLUME_ID "
+                             "--name=glusterfs-ep | kubectl create -f -")
+    add_id(p, "volume")
+    p.add_argument("--name", default="",
+                   help="name of the Service and its endpoints (default: glusterfs-<first 8 "
+                        "characters of the volume id>, the name of the volume's PV)")

@@ -197,6 +197,20 @@ class Client:
             "POST", f"/volumes/{volume_id}/block-restriction",
             {"restriction": "locked" if locked else ""}))
 
+    def volume_endpoint_subsets(self, volume_id: str) -> list[dict[str, Any]]:
+        """Kubernetes endpoint subsets for the volume's mount hosts, one per
+        host, port 1 (heketi-cli ``createHeketiStorageEndpoints``)."""
+        hosts = self.volume_info(volume_id)["mount"]["glusterfs"]["hosts"]
+        return [{"addresses": [{"ip": host}], "ports": [{"port": 1}]} for host in hosts]
+
+    # -- bricks --------------------------------------------------------------
+
+    def brick_evict(self, brick_id: str, *, healcheck: str = "") -> None:
+        """Move one brick to another device; ``healcheck="disable"`` skips the
+        self-heal check."""
+        body = {"healcheck": healcheck} if healcheck else None
+        self._done("POST", f"/bricks/to-evict/{brick_id}", body)
+
     # -- topology (composed client-side, like heketi's Go client) ------------
 
     def topology_info(self) -> m.TopologyInfo:
@@ -219,6 +233,26 @@ class Client:
 
     def db_check(self) -> dict[str, Any]:
         return cast(dict[str, Any], self._json("GET", "/db/check"))
+
+    def db_dump_text(self) -> str:
+        """The dump as the server wrote it (heketi's Go client ``DbDump``)."""
+        return self.transport.request("GET", "/db/dump").text()
+
+    def db_check_text(self) -> str:
+        return self.transport.request("GET", "/db/check").text()
+
+    # -- server internals ------------------------------------------------------
+
+    def loglevel_get(self) -> m.LogLevel:
+        return cast(m.LogLevel, self._json("GET", "/internal/logging"))
+
+    def loglevel_set(self, level: str) -> m.LogLevel:
+        return cast(m.LogLevel, self._json(
+            "POST", "/internal/logging", {"loglevel": {"glusterfs": level}}))
+
+    def state_examine_gluster(self) -> str:
+        """The server's report comparing its database with gluster, as sent."""
+        return self.transport.request("GET", "/internal/state/examine/gluster").text()
 
     # -- operations and admin state -------------------------------------------
 

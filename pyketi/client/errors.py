@@ -23,3 +23,23 @@ class PyketiError(Exception):
 
     def __repr__(self) -> str:
         return f"PyketiError(status={self.status!r}, message={self.message!r})"
+
+
+class ServerUnreachable(PyketiError):
+    """No reply arrived: connection refused or reset, or the reply timed out
+    (``status`` 0).  While waiting for an accepted operation such failures
+    are retried for a while (the server may be restarting)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, message)
+
+
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C while waiting for an operation the server accepted: the server
+    goes on with it.  ``url`` is where its outcome can be read: the queue
+    entry while it runs, the resulting object once ``finished``."""
+
+    def __init__(self, url: str, finished: bool = False) -> None:
+        super().__init__(url)
+        self.url = url
+        self.finished = finished

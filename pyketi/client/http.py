@@ -10,6 +10,11 @@ operation runs, then ``303`` to the resource (fetched with a new token for
 the new path), ``204`` when there is nothing to fetch, or ``500`` with the
 error text.  A finished queue entry can be read only once, so a terminal reply
 is never re-requested.
+
+While waiting, the server may restart: a poll (or the fetch after a 303) that
+gets no reply, or a ``502/503/504``, is retried with backoff for up to
+``PollPolicy.outage`` seconds in a row (within ``PollPolicy.timeout``).  A
+Ctrl-C while waiting raises ``WaitInterrupted`` with the URL to check later.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pyketi.client.auth import authorization_header
-from pyketi.client.errors import PyketiError
+from pyketi.client.errors import PyketiError, ServerUnreachable, WaitInterrupted
 
 Observer = Callable[[str], None]
 """Receives one-line status updates while a request waits (for progress UIs)."""
@@ -58,6 +63,12 @@ class PollPolicy:
     maximum: float = 0.4
     factor: float = 2.0
     timeout: float | None = None
+    outage: float = 60.0
+    """seconds in a row the queue may be unreachable (or answer 502/503/504,
+    e.g. while the server restarts) before the wait fails"""
+
+
+UNAVAILABLE = frozenset({502, 503, 504})
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -114,6 +125,7 @@ class Transport:
         except ValueError:
             raise PyketiError(0, f"invalid server URL {server!r}: bad port") from None
         self.server = server.strip().rstrip("/")
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._prefix = parts.path.rstrip("/")
@@ -157,15 +169,15 @@ class Transport:
             resp = conn.getresponse()
             return Reply(resp.status, resp.reason, resp.headers, resp.read())
         except TimeoutError:
-            raise PyketiError(0, f"timed out after {self.timeout:g}s waiting for "
-                                 f"{self.server}") from None
+            raise ServerUnreachable(f"timed out after {self.timeout:g}s waiting for "
+                                    f"{self.server}") from None
         except ssl.SSLError as exc:
             raise PyketiError(0, f"TLS error talking to {self.server}: "
                                  f"{exc.reason or exc}") from None
         except (OSError, http.client.HTTPException) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (
                 str(exc) or type(exc).__name__)
-            raise PyketiError(0, f"unable to connect to {self.server}: {reason}") from None
+            raise ServerUnreachable(f"unable to connect to {self.server}: {reason}") from None
         finally:
             conn.close()
 
@@ -186,14 +198,46 @@ class Transport:
             self._sleep(delay)
         raise AssertionError("unreachable")
 
+    def _get_through_outage(self, path: str, deadline: float | None) -> tuple[Reply, bool]:
+        """GET ``path``, retrying while the server is unreachable or unavailable
+        (502/503/504) for up to ``poll.outage`` seconds in a row; also says
+        whether it had to retry."""
+        outage_started: float | None = None
+        delay = max(self.poll.initial, 0.05)
+        while True:
+            try:
+                reply = self._send("GET", path, None)
+                if reply.status not in UNAVAILABLE:
+                    return reply, outage_started is not None
+                problem = f"server answered {reply.status} {reply.reason}".strip()
+            except ServerUnreachable as exc:
+                problem = exc.message
+            now = time.monotonic()
+            if outage_started is None:
+                outage_started = now
+            down = now - outage_started
+            if down + delay > self.poll.outage or (deadline is not None
+                                                   and now + delay > deadline):
+                raise ServerUnreachable(
+                    f"{problem} (for {down:.0f}s while waiting for the operation; it may "
+                    f"still finish: {self._origin}{path})")
+            self._notify(f"{problem}; retrying in {delay:.1f}s")
+            self._sleep(delay)
+            delay = min(delay * 2, 2.0)
+
     def _wait(self, location: str) -> Reply:
         """Poll a queue entry until it reaches a terminal state."""
         queue_path = _location_path(location)
         started = time.monotonic()
+        deadline = None if self.poll.timeout is None else started + self.poll.timeout
         interval = self.poll.initial
-        while True:
-            reply = self._send("GET", queue_path, None)
-            if reply.status == 200 and reply.headers.get("X-Pending") is not None:
+        restarted = False
+        try:
+            while True:
+                reply, outage = self._get_through_outage(queue_path, deadline)
+                restarted = restarted or outage
+                if reply.status != 200 or reply.headers.get("X-Pending") is None:
+                    break
                 waited = time.monotonic() - started
                 if self.poll.timeout is not None and waited + interval > self.poll.timeout:
                     raise PyketiError(0, f"gave up after {waited:.0f}s waiting for "
@@ -201,14 +245,24 @@ class Transport:
                 self._notify(f"waiting for {queue_path}")
                 self._sleep(interval)
                 interval = min(interval * self.poll.factor, self.poll.maximum)
-                continue
-            if reply.status == 303:
-                target = reply.headers.get("Location")
-                if not target:
-                    raise PyketiError(303, "server redirected without a Location")
-                self._notify(f"fetching {_location_path(target)}")
-                return self._send("GET", _location_path(target), None)
+        except KeyboardInterrupt:
+            raise WaitInterrupted(self._origin + queue_path) from None
+        if reply.status == 404 and restarted:
+            # e.g. the entry was read just as the server went down
+            raise PyketiError(404, f"{reply.error().message}: the queue entry "
+                                   f"{self._origin}{queue_path} was gone after the server "
+                                   "came back; the operation may have finished")
+        if reply.status != 303:
             return reply
+        target = reply.headers.get("Location")
+        if not target:
+            raise PyketiError(303, "server redirected without a Location")
+        target_path = _location_path(target)
+        self._notify(f"fetching {target_path}")
+        try:
+            return self._get_through_outage(target_path, None)[0]
+        except KeyboardInterrupt:
+            raise WaitInterrupted(self._origin + target_path, finished=True) from None
 
     def request(self, method: str, path: str, body: Any = None, *,
                 expect: Collection[int] = (200,)) -> Reply:

@@ -175,3 +175,7 @@ class PendingOperationList(TypedDict):
 
 class AdminStatus(TypedDict):
     state: str
+
+
+class LogLevel(TypedDict):
+    loglevel: dict[str, str]  # {"glusterfs": "info"}

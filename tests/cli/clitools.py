@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,3 +68,30 @@ class Cli:
 
 def load_sample(cli: Cli, name: str) -> CliResult:
     return cli.ok("topology", "load", f"--json={TOPOLOGY_DIR / name}")
+
+
+def start_cli(cli: Cli, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """pyketi-cli in the background (stdout and stderr piped), for tests that
+    act while it waits."""
+    return subprocess.Popen([sys.executable, "-m", "pyketi.cli", *args],
+                            env=server_process.python_env({**cli.env, **(env or {})}),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_in_flight(cli: Cli, count: int = 1, timeout: float = 30.0) -> None:
+    """Until the server runs ``count`` operations (bounded)."""
+    deadline = time.monotonic() + timeout
+    while cli.json("server", "operations", "info")["in_flight"] < count:
+        assert time.monotonic() < deadline, f"{count} operation(s) never became in-flight"
+        time.sleep(0.05)
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, str]:
+    """stdout and stderr of a background pyketi-cli; killed if it outlives ``timeout``."""
+    try:
+        return proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from clitools import load_sample
+from clitools import ADMIN_SECRET, load_sample
 
 ID = r"[0-9a-f]{32}"
 
@@ -38,8 +38,8 @@ def test_node_and_device_lifecycle(cli):
     added = cli.ok("node", "add", "--zone=2", f"--cluster={cluster_id}",
                    "--management-host-name", "life-node1", "--storage-host-name=192.0.2.101")
     match = re.fullmatch(
-        rf"Node information:\nId: ({ID})\nState: online\nCluster Id: {cluster_id}\n"
-        r"Zone: 2\nManagement Hostname life-node1\nStorage Hostname 192.0.2.101\n",
+        rf"Node information:\nNode Id: ({ID})\nState: online\nCluster Id: {cluster_id}\n"
+        r"Zone: 2\nManagement Hostname: life-node1\nStorage Hostname: 192.0.2.101\n",
         added.stdout)
     assert match, added.stdout
     node_id = match.group(1)
@@ -75,6 +75,11 @@ def test_node_and_device_lifecycle(cli):
     assert "must be offline" in cli.fails("device", "remove", device_id).stderr
     cli.ok("device", "disable", device_id)
     assert cli.ok("device", "remove", device_id).stdout == f"Device {device_id} is now removed\n"
+    # heketi-cli shows the "failed" state as "removed"
+    assert cli.json("device", "info", device_id)["state"] == "failed"
+    assert "\nState: removed\n" in cli.ok("device", "info", device_id).stdout
+    assert re.search(rf"^Id:{device_id}   Name:/dev/sdb            State:removed   ",
+                     cli.ok("node", "info", node_id).stdout, re.MULTILINE)
     assert cli.ok("device", "delete", device_id).stdout == f"Device {device_id} deleted\n"
     assert cli.ok("node", "delete", node_id).stdout == f"Node {node_id} deleted\n"
     cli.ok("cluster", "delete", cluster_id)
@@ -133,7 +138,14 @@ def test_server_operations_mode_and_db(cli):
     assert "invalid choice" in cli.fails("server", "mode", "set", "sideways").stderr
 
     import json
-    dump = json.loads(cli.ok("db", "dump").stdout)
+
+    from pyketi.client.http import Transport
+    raw = Transport(cli.env["HEKETI_CLI_SERVER"], "admin", ADMIN_SECRET)
+    dump_text = cli.ok("db", "dump").stdout
+    dump = json.loads(dump_text)
     assert len(dump["nodeentries"]) == 3 and len(dump["deviceentries"]) == 6
-    check = json.loads(cli.ok("db", "check").stdout)
-    assert check["totalinconsistencies"] == 0
+    check_text = cli.ok("db", "check").stdout
+    assert json.loads(check_text)["totalinconsistencies"] == 0
+    # printed as the server sent it, like heketi-cli
+    assert check_text == raw.send("GET", "/db/check").text()
+    assert dump_text.startswith("{\n    \"") and dump_text.endswith("}\n")

@@ -182,10 +182,34 @@ def test_topology_info_text_follows_heketi_cli(cli):
     for node in cluster["nodes"]:
         assert f"\n\tNode Id: {node['id']}\n\tState: online\n\tCluster Id: {cluster['id']}\n" in text
         for device in node["devices"]:
-            assert re.search(rf"\n\t\tId:{device['id']}   Name:{device['name']}\s+State:online\s+"
-                             r"Size \(GiB\):\d+\s+Used \(GiB\):\d+\s+Free \(GiB\):\d+\s+\n\t\t\tBricks:",
-                             text)
-    assert "\tManagement Hostnames: lab-node1\n\tStorage Hostnames: 192.0.2.11\n" in text
+            # heketi-cli v10: no Name on the device line; the path on a Known Paths line
+            paths = " ".join(device.get("paths") or [device["name"]])
+            assert re.search(rf"\n\t\tId:{device['id']}   State:online    "
+                             r"Size \(GiB\):\d+ +Used \(GiB\):\d+ +Free \(GiB\):\d+ +\n"
+                             rf"\t\t\tKnown Paths: {re.escape(paths)}\n\n\t\t\tBricks:",
+                             text), text
+    assert "Name:/dev/" not in text
+    assert "\tManagement Hostnames: lab-node1\n\tStorage Hostnames: 192.0.2.11\n\tDevices:" in text
+    assert text.endswith("\n\n")
+
+
+def test_topology_info_shows_tags_as_heketi_cli(cli):
+    load_sample(cli, "tagged-devices.json")
+    text = cli.ok("topology", "info").stdout
+    assert "\n\tTags: arbiter:supported rack:r1\n\n\tDevices:" in text, text
+    assert re.search(r"Free \(GiB\):\d+ +\n\t\t\tTags: disktype:ssd\n\n"
+                     r"\t\t\tKnown Paths: /dev/nvme0n1\n", text), text
+
+    # -T/--template: a Go template over heketi's field names
+    template = ('{{range .ClusterList}}{{range .Nodes}}{{println .Id (join .Hostnames.Manage ",")'
+                ' (len .DevicesInfo) .Tags.rack}}{{end}}{{end}}')
+    nodes = {n["id"]: n for c in cli.json("topology", "info")["clusters"] for n in c["nodes"]}
+    out = cli.ok("topology", "info", "-T", template).stdout
+    assert sorted(out.splitlines()) == sorted(
+        f"{i} {n['hostnames']['manage'][0]} {len(n['devices'])} {n['tags']['rack']}"
+        for i, n in nodes.items())
+    assert cli.fails("topology", "info", "--template={{range .ClusterList}}").stderr.startswith(
+        "Error: failed to parse template: unexpected EOF")
 
 
 def test_failed_nodes_are_reported_the_rest_loads_and_exit_is_255(cli, tmp_path):
