@@ -21,6 +21,7 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("csi_request_id
                                                                  default="-")
 _SECRET_EXT = pb.csi_secret
 _HIDDEN = {"mount_flags"}
+_SECRET_PARAMETERS = {"restuserkey"}     # a StorageClass parameter holding a key
 
 
 def new_request_id() -> str:
@@ -33,9 +34,12 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+log.addFilter(RequestIdFilter())        # every record of the driver names its request
+
+
 def setup(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
+    handler.addFilter(RequestIdFilter())     # records of other pyketi loggers too
     handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s req=%(req)s %(message)s"))
     root = logging.getLogger("pyketi")
@@ -59,7 +63,9 @@ def describe(message: Message) -> str:
         elif isinstance(value, Message):
             parts.append(f"{field.name}={{{describe(value)}}}")
         elif field.message_type is not None and field.message_type.GetOptions().map_entry:
-            parts.append(f"{field.name}={dict(value)}")
+            shown = {k: ("<hidden>" if k.lower() in _SECRET_PARAMETERS else v)
+                     for k, v in value.items()}
+            parts.append(f"{field.name}={shown}")
         elif field.is_repeated and field.message_type is not None:
             parts.append(f"{field.name}=[" + ", ".join(
                 "{" + describe(v) + "}" for v in value) + "]")
