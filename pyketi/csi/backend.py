@@ -35,9 +35,11 @@ class RestConfig:
                     secrets: Mapping[str, str] | None = None) -> RestConfig:
         cfg = self
         if params is not None:
+            other = bool(params.rest_url) and params.rest_url != self.url
             cfg = replace(cfg, url=params.rest_url or cfg.url,
                           user=params.rest_user or cfg.user,
-                          key=params.rest_key or cfg.key)
+                          # this driver's key is for its own server only
+                          key=params.rest_key or ("" if other else cfg.key))
         if secrets:
             cfg = replace(cfg, key=secrets.get(SECRET_KEY, cfg.key),
                           user=secrets.get(SECRET_USER, cfg.user))

@@ -225,6 +225,19 @@ def test_secret_key_and_storageclass_resturl_override_the_defaults(server, admin
     assert admin.volume_list()["volumes"] == []
 
 
+def test_the_drivers_key_is_not_used_for_a_storageclass_server(driver, server_factory):
+    other = server_factory()
+    add_nodes(Client(other.url, "admin", ADMIN_SECRET))
+    params = {"resturl": other.url}
+    expect_code(C.UNAUTHENTICATED, driver.controller.CreateVolume,
+                create_request("pvc-o", parameters=params))
+    expect_code(C.UNAUTHENTICATED, driver.controller.GetCapacity,
+                pb.GetCapacityRequest(parameters=params))
+    vol = driver.controller.CreateVolume(create_request(
+        "pvc-o", parameters=params, secrets={"key": ADMIN_SECRET})).volume
+    assert vol.volume_id.endswith("@" + other.url)
+
+
 def test_no_server_configured_is_failed_precondition(driver_factory):
     drv = driver_factory(RestConfig())
     err = expect_code(C.FAILED_PRECONDITION, drv.controller.CreateVolume,
