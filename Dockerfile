@@ -10,6 +10,9 @@
 # "sshexec": {"keyfile": "/etc/heketi/heketi_key", "known_hosts": "/etc/heketi/known_hosts", ...}}.
 # The key file must be readable by uid 10001.  The image has the PostgreSQL driver
 # (pyketi[postgres]): set PYKETI_DATABASE_URL=postgresql://... to use PostgreSQL instead.
+#
+# The CSI driver image (pyketi-csi, glusterfs client inside; deploy/kubernetes/csi):
+#   docker build --target csi -t pyketi-csi .
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -17,7 +20,26 @@ WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY pyketi ./pyketi
 COPY migrations ./migrations
-RUN pip install --prefix=/install "./[postgres]"
+RUN pip install --prefix=/install "./[postgres]" \
+ && pip install --prefix=/install-csi "./[csi]"
+
+# pyketi-csi: the node plugin mounts as root (mount -t glusterfs, bind mounts); the
+# controller Deployment runs the same image as uid 10001.
+FROM python:3.11-slim AS csi
+LABEL org.opencontainers.image.title="pyketi-csi" \
+      org.opencontainers.image.description="CSI driver for Gluster volumes managed by pyketi or heketi" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+# glusterfs-client: mount.glusterfs and the FUSE client; Debian's current build (security
+# updates change the revision, so it is not pinned)
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends glusterfs-client \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /install-csi /usr/local
+ENTRYPOINT ["pyketi-csi"]
+CMD ["--endpoint", "unix:///csi/csi.sock"]
 
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="pyketi" \

@@ -9,6 +9,6 @@ fi
 stamp=.venv/.pyketi-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[test,postgres]'
+    .venv/bin/python -m pip install -q -e '.[test,postgres,csi]'
     touch "$stamp"
 fi

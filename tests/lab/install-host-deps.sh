@@ -5,11 +5,12 @@
 #   VM lab:               qemu-system-x86 qemu-utils debootstrap socat iproute2 e2fsprogs
 #   vagrant/ lint:        ruby (ruby -c)
 #   shell lint:           shellcheck
+#   pyketi-csi lab test:  glusterfs-client (mount.glusterfs on the host)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(openssh-server openssh-client qemu-system-x86 qemu-utils debootstrap
-      socat iproute2 e2fsprogs procps ruby shellcheck)
+      socat iproute2 e2fsprogs procps ruby shellcheck glusterfs-client)
 if [ "${1:-}" = "--ssh-only" ]; then
     PKGS=(openssh-server openssh-client)
 fi

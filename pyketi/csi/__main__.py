@@ -1,0 +1,5 @@
+import sys
+
+from pyketi.csi.main import main
+
+sys.exit(main())
