@@ -12,7 +12,7 @@ from clitools import ADMIN_SECRET, Cli, finish, load_sample, start_cli, wait_in_
 
 from pyketi.client.http import Transport
 
-HANG_SECONDS = 3
+HANG_SECONDS = 5
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_ctrl_c_while_waiting_prints_the_job_url(slow_server):
     waiting = start_cli(cli, "volume", "create", "--size=1")
     try:
         wait_in_flight(cli)
-        time.sleep(0.3)  # the 202 has reached the CLI, which polls
+        time.sleep(1.0)  # the 202 has reached the CLI, which polls
         waiting.send_signal(signal.SIGINT)
     finally:
         out, err = finish(waiting, timeout=30)
