@@ -220,8 +220,14 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     from pyketi.db.export import dump
 
     db = _open_db(_db_config(args))
-    text = json.dumps(db.read_sync(dump), indent=4) + "\n"
+    data = db.read_sync(dump)
     db.dispose()
+    text = json.dumps(data, indent=4) + "\n"
+    if data["pendingoperations"]:
+        print(f"WARNING: the export holds {len(data['pendingoperations'])} pending "
+              "operation(s); finish or clean them up in pyketi first (pyketi-cli server "
+              "operations cleanup), heketi cannot undo the kinds it does not have",
+              file=sys.stderr)
     if args.jsonfile == "-":
         sys.stdout.write(text)
         return 0

@@ -126,3 +126,20 @@ def test_db_check_reports_heketis_sections_and_fails_on_inconsistency(tmp_path):
     bad = run("db", "check", "--database-url", url, check=False)
     assert bad.returncode == 1 and "inconsistencies in the database" in bad.stderr
     assert json.loads(bad.stdout)["totalinconsistencies"] == 3
+
+
+def test_export_with_pending_operations_says_to_clean_them_up_first(tmp_path):
+    from pyketi.db.models import Operation
+    from pyketi.ids import new_id
+
+    url = f"sqlite:///{tmp_path}/p.db"
+    run("db", "import", "--database-url", url, "--jsonfile", str(HEKETI_EXPORT))
+    clean = run("db", "export", "--database-url", url, "--jsonfile", "-")
+    assert clean.stderr == ""
+    db = Database(url)
+    db.write_sync(lambda s: s.add(Operation(id=new_id(), type="add-node", owner=new_id())))
+    db.dispose()
+    proc = run("db", "export", "--database-url", url, "--jsonfile", "-")
+    assert len(json.loads(proc.stdout)["pendingoperations"]) == 1  # heketi's export shows them
+    assert proc.stderr.startswith("WARNING: the export holds 1 pending operation(s); finish "
+                                  "or clean them up in pyketi first")
