@@ -36,11 +36,22 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(), "logger": record.name,
             "message": record.getMessage()}
         for key, value in vars(record).items():
-            if key not in _RECORD_FIELDS and not key.startswith("_"):
+            if key not in _RECORD_FIELDS and not key.startswith("_") and value not in ("", None):
                 out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def text_formatter() -> logging.Formatter:
+    """Text lines, with the request id of the work being done appended when the
+    request-context module (``pyketi.logcontext``, access log) is part of this pyketi."""
+    try:
+        from pyketi.logcontext import ContextFormatter, install  # type: ignore[import-not-found]
+    except ImportError:
+        return logging.Formatter(TEXT_FORMAT)
+    install()
+    return ContextFormatter(TEXT_FORMAT)
 
 
 def level_name() -> str:
@@ -73,8 +84,7 @@ class LogOutput:
         set_level(loglevel)
 
     def _install(self, handler: logging.Handler, log_format: str) -> None:
-        handler.setFormatter(JsonFormatter() if log_format == "json"
-                             else logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(JsonFormatter() if log_format == "json" else text_formatter())
         root = logging.getLogger()
         old, self.handler = self.handler, handler
         root.addHandler(handler)

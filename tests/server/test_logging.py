@@ -5,8 +5,10 @@ re-reads the configuration instead of killing the process (a real ``pyketi serve
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -136,3 +138,21 @@ def test_reloader_names_changed_keys_by_their_heketi_json_name(tmp_path, monkeyp
     with pytest.raises(ConfigError, match="invalid log level"):
         reloader.reread()
     assert reloader.loaded.loglevel == "debug"  # the failed read changed nothing
+
+
+def test_json_lines_carry_the_ids_a_line_was_given_and_the_exception():
+    from pyketi.logging_setup import JsonFormatter
+
+    logger = logging.getLogger("pyketi.test")
+    record = logger.makeRecord("pyketi.test", logging.ERROR, __file__, 1, "volume %s failed",
+                               ("vol_1",), None, extra={"request_id": "r1", "operation_id": ""})
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "volume vol_1 failed" and line["level"] == "error"
+    assert line["request_id"] == "r1" and "operation_id" not in line  # empty: left out
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logger.makeRecord("pyketi.test", logging.ERROR, __file__, 1, "failed", (),
+                                   sys.exc_info())
+    line = JsonFormatter().format(record)
+    assert "\n" not in line and "ValueError: boom" in json.loads(line)["exception"]
