@@ -27,36 +27,10 @@ log = logging.getLogger("pyketi")
 LOG_OUTPUT = LogOutput()
 
 
-def _refuse_heketi_database(url: str) -> None:
-    """``glusterfs.db`` (or the URL) naming heketi's BoltDB file: one line saying what to do."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from pyketi.db.boltdb import HOW_TO_MOVE, is_heketi_database
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return  # Database() reports it
-    if parsed.get_backend_name() == "sqlite" and parsed.database \
-            and is_heketi_database(parsed.database):
-        raise ConfigError(f"ERROR: {parsed.database} is a heketi database: {HOW_TO_MOVE}; "
-                          f"point database_url at pyketi's own database")
-
-
 def _open_db(cfg: Config, upgrade: bool = True):
-    from pyketi.db.migrate import SchemaTooNew, ensure_schema
-    from pyketi.db.session import Database
+    from pyketi.db.opening import open_database
 
-    _refuse_heketi_database(cfg.database_url)
-    db = Database(cfg.database_url)
-    try:
-        if upgrade:
-            ensure_schema(db.engine, db.url)
-    except SchemaTooNew as e:
-        db.dispose()
-        raise ConfigError(f"ERROR: {e}") from e
-    return db
+    return open_database(cfg.database_url, upgrade)
 
 
 def _tls_context(cfg: Config) -> ssl.SSLContext | None:
@@ -107,9 +81,9 @@ def _check_port(cfg: Config) -> None:
             try:
                 probe.bind(address)
             except OSError as e:
-                reason = ("already in use (is heketi or another pyketi running?)"
+                reason = ("port already in use (is heketi or another pyketi running?)"
                           if e.errno == errno.EADDRINUSE else e.strerror)
-                raise ConfigError(f"ERROR: cannot listen on {cfg.bind}:{cfg.port}: port "
+                raise ConfigError(f"ERROR: cannot listen on {cfg.bind}:{cfg.port}: "
                                   f"{reason}") from None
 
 

@@ -89,3 +89,26 @@ def test_unopenable_log_file(tmp_path):
     where = tmp_path / "no-such-dir" / "pyketi.log"
     line = refused(serve(tmp_path, {"executor": "mock"}, log_file=str(where)))
     assert line == f"ERROR: unable to open log_file {where}: No such file or directory"
+
+
+def test_database_that_does_not_answer_is_one_line_without_its_password(tmp_path):
+    url = f"postgresql://pyketi:s3cret-pw@127.0.0.1:{free_port()}/pyketi"
+    line = refused(serve(tmp_path, {"executor": "mock"}, database_url=url))
+    assert line.startswith(f"ERROR: unable to open database postgresql://pyketi:***@127.0.0.1:")
+    assert "Connection refused" in line and "s3cret-pw" not in line
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("postgresql://u:pw@host:notaport/x", "ERROR: database_url is not a valid database URL"),
+    ("mongodb://host/x", "ERROR: unable to use database mongodb://host/x: Can't load plugin: "
+                         "sqlalchemy.dialects:mongodb"),
+])
+def test_database_url_that_cannot_be_used(tmp_path, url, expected):
+    assert refused(serve(tmp_path, {"executor": "mock"}, database_url=url)) == expected
+
+
+def test_a_file_that_is_not_a_database(tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database, " * 100)
+    line = refused(serve(tmp_path, {"executor": "mock", "db": str(other)}))
+    assert line == f"ERROR: unable to open database sqlite:///{other}: file is not a database"
