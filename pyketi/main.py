@@ -235,9 +235,13 @@ def cmd_db_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db_import(args: argparse.Namespace) -> int:
+    from pyketi.db.boltdb import HOW_TO_MOVE, is_heketi_database
     from pyketi.db.export import ImportError_, load
 
     cfg = _db_config(args)
+    if is_heketi_database(args.jsonfile):
+        raise ConfigError(f"ERROR: {args.jsonfile} is heketi's database file, not its JSON "
+                          f"export: {HOW_TO_MOVE}")
     try:
         data = json.loads(Path(args.jsonfile).read_text())
     except (OSError, ValueError) as e:

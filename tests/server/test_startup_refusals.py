@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from heketi_files import write_boltdb
 from server_process import free_port, python_env
 
 JWT = {"admin": {"key": "a" * 32}, "user": {"key": "u" * 32}}
@@ -52,12 +53,12 @@ def test_backup_db_to_kube_secret_is_refused(tmp_path):
 
 
 def test_heketi_boltdb_file_is_recognised(tmp_path):
-    bolt = tmp_path / "heketi.db"  # a Bolt meta page: 16-byte page header, then the magic
-    bolt.write_bytes(bytes(16) + (0xED0CDAED).to_bytes(4, "little") + bytes(4076))
+    bolt = tmp_path / "heketi.db"
+    content = write_boltdb(bolt)
     line = refused(serve(tmp_path, {"executor": "mock", "db": str(bolt)}))
     assert line.startswith(f"ERROR: {bolt} is a heketi database: export it with "
                            "`heketi db export` and load it with `pyketi db import`")
-    assert bolt.read_bytes()[16:20] == b"\xed\xda\x0c\xed"  # untouched
+    assert bolt.read_bytes() == content  # untouched
 
 
 def test_port_already_in_use(tmp_path):
