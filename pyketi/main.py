@@ -155,6 +155,7 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
 def cmd_serve(args: argparse.Namespace) -> int:
     from pyketi.config_reload import Reloader
 
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # logrotate during start-up: not fatal
     cfg = load_config(args.config, disable_auth=args.disable_auth)
     reloader = Reloader(cfg)
     if args.port:
