@@ -211,6 +211,8 @@ def load_config(path: str | None, disable_auth: bool = False,
     cfg.database_url = db_url
 
     _apply_env(cfg, env)
+    if gfs.get("db_read_only") is True:  # heketi opens the database read-only: no writes
+        cfg.default_state = "read-only"
     cfg.auth = not disable_auth
     _validate(cfg)
     return cfg
@@ -221,8 +223,6 @@ def _read_logging_and_unsupported(cfg: Config, raw: dict, gfs: dict,
     cfg.loglevel = env.get("HEKETI_GLUSTERAPP_LOGLEVEL") or gfs.get("loglevel") or "info"
     cfg.log_format = raw.get("log_format") or "text"
     cfg.log_file = raw.get("log_file") or ""
-    if gfs.get("db_read_only") is True:  # heketi opens the database read-only: no writes
-        cfg.default_state = "read-only"
     if raw.get("backup_db_to_kube_secret") is True or env.get("HEKETI_BACKUP_DB_TO_KUBE_SECRET"):
         raise ConfigError(
             "ERROR: backup_db_to_kube_secret is not supported: pyketi writes no Kubernetes "

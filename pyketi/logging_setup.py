@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(), "logger": record.name,
             "message": record.getMessage()}
         for key, value in vars(record).items():
-            if key not in _RECORD_FIELDS and not key.startswith("_") and value != "":
+            if key not in _RECORD_FIELDS and not key.startswith("_") and value not in ("", None):
                 out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)

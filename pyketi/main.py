@@ -27,36 +27,10 @@ log = logging.getLogger("pyketi")
 LOG_OUTPUT = LogOutput()
 
 
-def _refuse_heketi_database(url: str) -> None:
-    """``glusterfs.db`` (or the URL) naming heketi's BoltDB file: one line saying what to do."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from pyketi.db.boltdb import HOW_TO_MOVE, is_heketi_database
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return  # Database() reports it
-    if parsed.get_backend_name() == "sqlite" and parsed.database \
-            and is_heketi_database(parsed.database):
-        raise ConfigError(f"ERROR: {parsed.database} is a heketi database: {HOW_TO_MOVE}; "
-                          f"point database_url at pyketi's own database")
-
-
 def _open_db(cfg: Config, upgrade: bool = True):
-    from pyketi.db.migrate import SchemaTooNew, ensure_schema
-    from pyketi.db.session import Database
+    from pyketi.db.opening import open_database
 
-    _refuse_heketi_database(cfg.database_url)
-    db = Database(cfg.database_url)
-    try:
-        if upgrade:
-            ensure_schema(db.engine, db.url)
-    except SchemaTooNew as e:
-        db.dispose()
-        raise ConfigError(f"ERROR: {e}") from e
-    return db
+    return open_database(cfg.database_url, upgrade)
 
 
 def _tls_context(cfg: Config) -> ssl.SSLContext | None:
@@ -107,9 +81,9 @@ def _check_port(cfg: Config) -> None:
             try:
                 probe.bind(address)
             except OSError as e:
-                reason = ("already in use (is heketi or another pyketi running?)"
+                reason = ("port already in use (is heketi or another pyketi running?)"
                           if e.errno == errno.EADDRINUSE else e.strerror)
-                raise ConfigError(f"ERROR: cannot listen on {cfg.bind}:{cfg.port}: port "
+                raise ConfigError(f"ERROR: cannot listen on {cfg.bind}:{cfg.port}: "
                                   f"{reason}") from None
 
 
@@ -182,6 +156,7 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
 def cmd_serve(args: argparse.Namespace) -> int:
     from pyketi.config_reload import Reloader
 
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # logrotate during start-up: not fatal
     cfg = load_config(args.config, disable_auth=args.disable_auth)
     reloader = Reloader(cfg)
     if args.port:
@@ -221,8 +196,14 @@ def cmd_db_export(args: argparse.Namespace) -> int:
     from pyketi.db.export import dump
 
     db = _open_db(_db_config(args))
-    text = json.dumps(db.read_sync(dump), indent=4) + "\n"
+    data = db.read_sync(dump)
     db.dispose()
+    text = json.dumps(data, indent=4) + "\n"
+    if data["pendingoperations"]:
+        print(f"WARNING: the export holds {len(data['pendingoperations'])} pending "
+              "operation(s); finish or clean them up in pyketi first (pyketi-cli server "
+              "operations cleanup), heketi cannot undo the kinds it does not have",
+              file=sys.stderr)
     if args.jsonfile == "-":
         sys.stdout.write(text)
         return 0
@@ -256,9 +237,13 @@ def cmd_db_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db_import(args: argparse.Namespace) -> int:
+    from pyketi.db.boltdb import HOW_TO_MOVE, is_heketi_database
     from pyketi.db.export import ImportError_, load
 
     cfg = _db_config(args)
+    if is_heketi_database(args.jsonfile):
+        raise ConfigError(f"ERROR: {args.jsonfile} is heketi's database file, not its JSON "
+                          f"export: {HOW_TO_MOVE}")
     try:
         data = json.loads(Path(args.jsonfile).read_text())
     except (OSError, ValueError) as e:

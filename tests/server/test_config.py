@@ -119,7 +119,10 @@ def test_loglevel_log_format_and_db_read_only(tmp_path):
     cfg = load_config(path, env=KEYS)
     assert (cfg.loglevel, cfg.log_format, cfg.log_file) == ("debug", "json", "/var/log/pyketi.log")
     assert cfg.default_state == "read-only"  # heketi opened the database read-only: no writes
-    assert load_config(path, env={**KEYS, "HEKETI_GLUSTERAPP_LOGLEVEL": "error"}).loglevel == "error"
+    assert load_config(path, env={**KEYS, "HEKETI_DEFAULT_STATE": "normal"}).default_state \
+        == "read-only"
+    overridden = load_config(path, env={**KEYS, "HEKETI_GLUSTERAPP_LOGLEVEL": "error"})
+    assert overridden.loglevel == "error"
     assert load_config(None, env=KEYS).loglevel == "info"
     with pytest.raises(ConfigError, match="log_format: 'xml' is not one of text|json"):
         load_config(write(tmp_path, {"log_format": "xml"}), env=KEYS)

@@ -3,16 +3,10 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
-
+from heketi_files import HEKETI_ATTRIBUTES, HEKETI_EXPORT, write_boltdb
 from sqlalchemy import text
 
 from pyketi.db.session import Database
-
-HEKETI_EXPORT = Path(__file__).parent / "data" / "heketi-export.json"
-# every dbattribute key heketi knows; any other makes heketi refuse the database
-HEKETI_ATTRIBUTES = {"DB_BRICK_HAS_SUBTYPE_FIELD", "DB_CLUSTER_HAS_FILE_BLOCK_FLAG",
-                     "DB_GENERATION_ID", "DB_HAS_PENDING_OPS_BUCKET", "DB_DEVICE_HAS_ID_META"}
 
 
 def run(*args, check=True):
@@ -126,3 +120,31 @@ def test_db_check_reports_heketis_sections_and_fails_on_inconsistency(tmp_path):
     bad = run("db", "check", "--database-url", url, check=False)
     assert bad.returncode == 1 and "inconsistencies in the database" in bad.stderr
     assert json.loads(bad.stdout)["totalinconsistencies"] == 3
+
+
+def test_export_with_pending_operations_says_to_clean_them_up_first(tmp_path):
+    from pyketi.db.models import Operation
+    from pyketi.ids import new_id
+
+    url = f"sqlite:///{tmp_path}/p.db"
+    run("db", "import", "--database-url", url, "--jsonfile", str(HEKETI_EXPORT))
+    clean = run("db", "export", "--database-url", url, "--jsonfile", "-")
+    assert clean.stderr == ""
+    db = Database(url)
+    db.write_sync(lambda s: s.add(Operation(id=new_id(), type="add-node", owner=new_id())))
+    db.dispose()
+    proc = run("db", "export", "--database-url", url, "--jsonfile", "-")
+    assert len(json.loads(proc.stdout)["pendingoperations"]) == 1  # heketi's export shows them
+    assert proc.stderr.startswith("WARNING: the export holds 1 pending operation(s); finish "
+                                  "or clean them up in pyketi first")
+
+
+def test_import_of_heketis_database_file_says_to_export_it_first(tmp_path):
+    bolt = tmp_path / "heketi.db"
+    write_boltdb(bolt)
+    url = f"sqlite:///{tmp_path}/p.db"
+    proc = run("db", "import", "--database-url", url, "--jsonfile", str(bolt), check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr == (f"ERROR: {bolt} is heketi's database file, not its JSON export: "
+                           "export it with `heketi db export` and load it with `pyketi db "
+                           "import` (docs/migrate-from-heketi.md)\n")

@@ -5,13 +5,17 @@ re-reads the configuration instead of killing the process (a real ``pyketi serve
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from server_process import ServerProcess, python_env
 
 from pyketi.config import ConfigError, load_config
 from pyketi.config_reload import Reloader
@@ -136,3 +140,44 @@ def test_reloader_names_changed_keys_by_their_heketi_json_name(tmp_path, monkeyp
     with pytest.raises(ConfigError, match="invalid log level"):
         reloader.reread()
     assert reloader.loaded.loglevel == "debug"  # the failed read changed nothing
+
+
+def test_json_lines_carry_the_ids_a_line_was_given_and_the_exception():
+    from pyketi.logging_setup import JsonFormatter
+
+    logger = logging.getLogger("pyketi.test")
+    record = logger.makeRecord("pyketi.test", logging.ERROR, __file__, 1, "volume %s failed",
+                               ("vol_1",), None, extra={"request_id": "r1", "operation_id": ""})
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "volume vol_1 failed" and line["level"] == "error"
+    assert line["request_id"] == "r1" and "operation_id" not in line  # empty: left out
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logger.makeRecord("pyketi.test", logging.ERROR, __file__, 1, "failed", (),
+                                   sys.exc_info())
+    line = JsonFormatter().format(record)
+    assert "\n" not in line and "ValueError: boom" in json.loads(line)["exception"]
+
+
+def test_sighup_during_start_up_does_not_kill_the_server(tmp_path):
+    """logrotate's postrotate may signal a server that is still starting."""
+    server = ServerProcess(tmp_path, args=["--disable-auth"])
+    with open(server.log_path, "wb") as log:
+        server.proc = subprocess.Popen(
+            [sys.executable, "-m", "pyketi", "serve", "--config", str(server.config_path),
+             "--disable-auth"], env=python_env(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(server.log_path, "AUTHENTICATION IS DISABLED", timeout=30)
+        hangup(server)  # the configuration is read, the server does not listen yet
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.proc.poll() is None, server.log_path.read_text()
+            try:
+                urllib.request.urlopen(server.url + "/hello", timeout=1)
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        server.stop()

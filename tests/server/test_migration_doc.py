@@ -24,13 +24,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from heketi_files import HEKETI_ATTRIBUTES, HEKETI_EXPORT, write_boltdb
 from server_process import free_port, python_env
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "migrate-from-heketi.md"
-EXPORT = Path(__file__).parent / "data" / "heketi-export.json"
-HEKETI_ATTRIBUTES = {"DB_BRICK_HAS_SUBTYPE_FIELD", "DB_CLUSTER_HAS_FILE_BLOCK_FLAG",
-                     "DB_GENERATION_ID", "DB_HAS_PENDING_OPS_BUCKET", "DB_DEVICE_HAS_ID_META"}
 ADMIN_KEY = "c2f1e7a8d4b94e0f8a6b3c5d7e9f1a2b"
 PLACES = re.compile(r"(^|[\s=]|sqlite:///)(/etc/heketi|/var/lib/heketi|/var/lib/pyketi|/root)"
                     r"(?=/|\s|$)")
@@ -56,8 +54,7 @@ class Host:
         self.bolt = self.path("/var/lib/heketi/heketi.db")
         for d in ("/etc/heketi", "/var/lib/heketi", "/root"):
             self.path(d).mkdir(parents=True)
-        # heketi's BoltDB file (its meta page magic): pyketi must never open it
-        self.bolt.write_bytes(bytes(16) + (0xED0CDAED).to_bytes(4, "little") + bytes(4076))
+        write_boltdb(self.bolt)  # heketi's database file: pyketi must never open it
         self.config = self.path("/etc/heketi/heketi.json")
         self.config.write_text(json.dumps({
             "_port_comment": "Heketi Server Port Number", "port": "8080",
@@ -87,7 +84,7 @@ class Host:
         if any(tuple(argv[:len(p)]) == p for p in PASSED_OVER):
             self.passed_over.append(line)
         elif argv[0] == "heketi" and argv[1:3] == ["db", "export"]:
-            shutil.copy(EXPORT, option(argv, "--jsonfile"))
+            shutil.copy(HEKETI_EXPORT, option(argv, "--jsonfile"))
         elif argv[0] == "heketi" and argv[1:3] == ["db", "import"]:
             heketi_would_import(option(argv, "--jsonfile"), option(argv, "--dbfile"))
             self.passed_over.append(line)
@@ -154,7 +151,7 @@ def heketi_would_import(jsonfile: str, dbfile: str) -> None:
     """What heketi's ``db import`` and its start-up need of the file: a database file that
     does not exist yet, only dbattribute keys heketi knows, and heketi's topology back."""
     assert not Path(dbfile).exists()
-    back, original = json.loads(Path(jsonfile).read_text()), json.loads(EXPORT.read_text())
+    back, original = json.loads(Path(jsonfile).read_text()), json.loads(HEKETI_EXPORT.read_text())
     assert set(back["dbattributeentries"]) == HEKETI_ATTRIBUTES
     for db in (back, original):
         db["dbattributeentries"].pop("DB_GENERATION_ID")
@@ -181,7 +178,7 @@ def test_the_migration_page_runs_against_a_heketi_export(tmp_path):
     assert imported.strip() in DOC.read_text()
     assert json.loads(host.outputs["pyketi db check"])["totalinconsistencies"] == 0
     after = host.path("/root/topology-after.txt").read_text()
-    export = json.loads(EXPORT.read_text())
+    export = json.loads(HEKETI_EXPORT.read_text())
     for node in export["nodeentries"].values():
         assert node["Info"]["hostnames"]["manage"][0] in after
         assert node["Info"]["hostnames"]["storage"][0] in after

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from heketi_files import write_boltdb
 from server_process import free_port, python_env
 
 JWT = {"admin": {"key": "a" * 32}, "user": {"key": "u" * 32}}
@@ -52,12 +53,12 @@ def test_backup_db_to_kube_secret_is_refused(tmp_path):
 
 
 def test_heketi_boltdb_file_is_recognised(tmp_path):
-    bolt = tmp_path / "heketi.db"  # a Bolt meta page: 16-byte page header, then the magic
-    bolt.write_bytes(bytes(16) + (0xED0CDAED).to_bytes(4, "little") + bytes(4076))
+    bolt = tmp_path / "heketi.db"
+    content = write_boltdb(bolt)
     line = refused(serve(tmp_path, {"executor": "mock", "db": str(bolt)}))
     assert line.startswith(f"ERROR: {bolt} is a heketi database: export it with "
                            "`heketi db export` and load it with `pyketi db import`")
-    assert bolt.read_bytes()[16:20] == b"\xed\xda\x0c\xed"  # untouched
+    assert bolt.read_bytes() == content  # untouched
 
 
 def test_port_already_in_use(tmp_path):
@@ -89,3 +90,26 @@ def test_unopenable_log_file(tmp_path):
     where = tmp_path / "no-such-dir" / "pyketi.log"
     line = refused(serve(tmp_path, {"executor": "mock"}, log_file=str(where)))
     assert line == f"ERROR: unable to open log_file {where}: No such file or directory"
+
+
+def test_database_that_does_not_answer_is_one_line_without_its_password(tmp_path):
+    url = f"postgresql://pyketi:s3cret-pw@127.0.0.1:{free_port()}/pyketi"
+    line = refused(serve(tmp_path, {"executor": "mock"}, database_url=url))
+    assert line.startswith(f"ERROR: unable to open database postgresql://pyketi:***@127.0.0.1:")
+    assert "Connection refused" in line and "s3cret-pw" not in line
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("postgresql://u:pw@host:notaport/x", "ERROR: database_url is not a valid database URL"),
+    ("mongodb://host/x", "ERROR: unable to use database mongodb://host/x: Can't load plugin: "
+                         "sqlalchemy.dialects:mongodb"),
+])
+def test_database_url_that_cannot_be_used(tmp_path, url, expected):
+    assert refused(serve(tmp_path, {"executor": "mock"}, database_url=url)) == expected
+
+
+def test_a_file_that_is_not_a_database(tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database, " * 100)
+    line = refused(serve(tmp_path, {"executor": "mock", "db": str(other)}))
+    assert line == f"ERROR: unable to open database sqlite:///{other}: file is not a database"

@@ -57,3 +57,17 @@ def test_short_jwt_keys_warned_once_at_start_never_printed(server_factory):
     assert log.count("jwt.admin.key is shorter than 32 bytes") == 1, log
     assert log.count("jwt.user.key is shorter than 32 bytes") == 1, log
     assert ADMIN_SECRET not in log and USER_SECRET not in log
+
+
+def test_use_auth_false_and_keys_without_effect_are_said_once_by_the_real_server(server_factory):
+    server = server_factory(config={"use_auth": False, "profiling": True},
+                            glusterfs={"auto_create_block_hosting_volume": True})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(server.url + "/clusters", timeout=10)
+    assert refused.value.code == 401  # use_auth: false did not turn authentication off
+    log = server.log_path.read_text()
+    assert log.count("use_auth: false is ignored") == 1, log
+    (line,) = [ln for ln in log.splitlines() if "have no effect in pyketi" in ln]
+    assert "WARNING" in line and "profiling (no Go profiler)" in line
+    assert "glusterfs.auto_create_block_hosting_volume (no block volumes)" in line
+    assert "Traceback" not in log
