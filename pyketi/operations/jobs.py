@@ -27,7 +27,12 @@ from sqlalchemy.orm import Session
 
 from pyketi.db.models import Job, now
 from pyketi.db.session import Database
+from pyketi.executors.base import ExecutorError
 from pyketi.ids import new_id
+from pyketi.operations.engine import OperationFailed
+
+# a failure the job's text explains (a node refused, no space...): a warning, no traceback
+EXPECTED_FAILURES = (ValueError, OperationFailed, ExecutorError)
 
 log = logging.getLogger("pyketi.jobs")
 
@@ -79,7 +84,7 @@ class JobQueue:
                 location = await work()
             except Exception as e:  # noqa: BLE001 - every failure becomes the job's text
                 message = str(e) or e.__class__.__name__
-                if not getattr(e, "message", None) and not isinstance(e, (ValueError,)):
+                if not getattr(e, "message", None) and not isinstance(e, EXPECTED_FAILURES):
                     log.exception("job %s failed", job_id)
                 else:
                     log.warning("job %s failed: %s", job_id, message)

@@ -62,6 +62,12 @@ EXTRA_HEADERS = [
     b"X-HTTP-Method-Override: DELETE", b"Content-Encoding: identity",
 ]
 
+# heketi answers a placement failure with a synchronous 500 (spec §1.10 item 8, §11.3);
+# its clients expect exactly that ("Failed to allocate new volume: No space"), so these
+# are counted apart, not as server errors
+HEKETI_500_PREFIXES = ("Failed to allocate new volume: ", "Failed to allocate volume expansion: ",
+                       "Failed to allocate new block volume: ")
+
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -92,6 +98,7 @@ class Report:
     server_errors: list[Sent] = field(default_factory=list)
     changed_by_refused: list[Sent] = field(default_factory=list)
     queue_failures: Counter = field(default_factory=Counter)
+    heketi_500s: Counter = field(default_factory=Counter)
     tracebacks: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
@@ -318,7 +325,10 @@ class HostileClient:
             return rng.choice(RAW_BODIES)
         else:
             return None
-        text = json.dumps(value, ensure_ascii=rng.random() < 0.7)
+        try:
+            text = json.dumps(value, ensure_ascii=rng.random() < 0.7)
+        except RecursionError:  # mutations nested it deeper than json.dumps goes
+            return b"[" * 5000 + b"]" * 5000
         return text.encode("utf-8", "surrogatepass")
 
     # -- sending ----------------------------------------------------------------
@@ -437,7 +447,10 @@ async def run(api: Any, keys: dict[str, str], seed: int, count: int,
                 report.statuses[status] += 1
                 sent = Sent(method, target[:200], status, preview,
                             reply[:200].decode("utf-8", "backslashreplace"))
-                if status >= 500 or status == 0:
+                if status == 500 and reply.decode("utf-8", "replace").startswith(
+                        HEKETI_500_PREFIXES):
+                    report.heketi_500s[reply[:60].decode("utf-8", "replace")] += 1
+                elif status >= 500 or status == 0:
                     report.server_errors.append(sent)
                 if status == 202 and headers.get("location", "").startswith("/queue/"):
                     location = headers["location"]

@@ -249,3 +249,21 @@ async def test_nul_and_controls_in_every_stored_string_are_refused(api):
             problems.append(f"{path} {body!r}: {r.status} {r.text!r}")
     assert not problems, "\n".join(problems)
     assert await dump(api) == before
+
+
+async def test_a_node_refusing_a_device_is_no_internal_error(make_api, db_url, caplog):
+    """Found by the hostile run: adding a disk the node refuses (already a PV) failed the
+    job as it should, but logged a traceback as for a bug in pyketi."""
+    from pyketi.executors.base import ExecutorError
+    from pyketi.executors.mock import MockExecutor
+
+    class RefusingNode(MockExecutor):
+        async def device_setup(self, host, device_name, *args, **kwargs):
+            raise ExecutorError(f'Can\'t initialize physical volume "{device_name}" without -ff',
+                                host)
+
+    api = await make_api(db_url, executor=RefusingNode())
+    node = await api.node(await api.cluster(), 1)
+    final = await api.wait(await api.post("/devices", {"node": node, "name": "/dev/sdc"}))
+    assert final.status == 500 and "without -ff" in final.text
+    assert not [r for r in caplog.records if r.exc_info and r.name.startswith("pyketi")]
