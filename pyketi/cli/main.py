@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 import pyketi
-from pyketi.cli import cluster, db, device, node, server, topology, volume
+from pyketi.cli import audit, cluster, db, device, node, server, topology, volume
 from pyketi.cli.args import Parser, UsageError, add_global_options
 from pyketi.cli.context import CliError, Context, Settings
 from pyketi.cli.topology_file import TopologyFileError
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser, leaf=False)
     parser.add_argument("-v", "--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (cluster, node, device, volume, topology, db, server):
+    for module in (cluster, node, device, volume, topology, db, server, audit):
         module.register(sub)
     return parser
 
