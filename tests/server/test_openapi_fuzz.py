@@ -2,6 +2,7 @@
 OpenAPI document with schemathesis: no 5xx, and every answer (status code, content
 type, headers, body) is one the document describes.
 
+Requests are signed as admin, a third of them as user (who gets 401 on most routes).
 Bounded: a few examples per route, no example database, whole run well under 2 min.
 A topology (cluster, 3 nodes with a device each, a volume) exists first, and known
 ids are mixed into the generated ones so the routes are reached past their 404.
@@ -27,7 +28,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,  # noqa
                                                response_schema_conformance,
                                                status_code_conformance)
 
-from server_process import ADMIN_SECRET  # noqa: E402
+from server_process import ADMIN_SECRET, USER_SECRET  # noqa: E402
 
 # no 5xx but those the document lists for the route (heketi's own 500s: allocation
 # failures of POST /volumes and /expand, a failed job read from /queue); a crash
@@ -39,11 +40,11 @@ EXAMPLES_PER_ROUTE = int(os.environ.get("PYKETI_FUZZ_EXAMPLES", "12"))
 SKIP = {("POST", "/admin")}
 
 
-def sign(method: str, path: str) -> str:
+def sign(method: str, path: str, role: str = "admin") -> str:
     now = int(time.time())
-    return jwt.encode({"iss": "admin", "iat": now, "exp": now + 300,
+    return jwt.encode({"iss": role, "iat": now, "exp": now + 300,
                        "qsh": hashlib.sha256(f"{method}&{path}".encode()).hexdigest()},
-                      ADMIN_SECRET, algorithm="HS256")
+                      ADMIN_SECRET if role == "admin" else USER_SECRET, algorithm="HS256")
 
 
 def call(base: str, method: str, path: str, body: dict | None = None):
@@ -131,10 +132,10 @@ def test_fuzz_every_route_against_the_document(server_factory):
         @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None,
                   phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
-        @given(case=strategy)
-        def check(case) -> None:
+        @given(case=strategy, role=st.sampled_from(["admin", "admin", "user"]))
+        def check(case, role: str) -> None:
             path = case.formatted_path
-            headers = {"Authorization": "Bearer " + sign(case.method.upper(), path)}
+            headers = {"Authorization": "Bearer " + sign(case.method.upper(), path, role)}
             response = case.call(base_url=server.url, headers=headers, allow_redirects=False,
                                  timeout=10)
             case.validate_response(response, checks=CHECKS, headers=headers)
