@@ -72,7 +72,10 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
     import pyketi.operations.registry  # noqa: F401 - registers operation kinds and steps
     from pyketi.api.app import build_app
     from pyketi.executors.factory import make_executor
+    from pyketi.logcontext import use_context_formatter
     from pyketi.operations.runtime import Runtime
+
+    use_context_formatter()  # " request_id=<id>" on the lines written for a request
 
     db = _open_db(cfg)
     executor = make_executor(dict(cfg.glusterfs, executor=cfg.executor))
@@ -201,8 +204,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from pyketi.logcontext import use_context_formatter
-    use_context_formatter()  # " request_id=<id>" on the lines written for a request
     args = parser().parse_args(argv)
     try:
         return args.func(args)

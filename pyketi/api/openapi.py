@@ -351,12 +351,25 @@ def _paths() -> dict[str, dict[str, Schema]]:
     }
 
 
+REQUEST_ID_HEADER: Schema = {
+    "required": True, "description": "the request id (the client's X-Request-Id when sane, "
+                                     "else a new one); it tags every log line of the request",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/+=-]{1,128}$"}}
+
+
 def build() -> Schema:
     paths = _paths()
     for path, methods in paths.items():
-        if "{id}" in path:
-            for op in methods.values():
+        for op in methods.values():
+            if "{id}" in path:
                 op.setdefault("parameters", []).insert(0, ID_PARAM)
+            op.setdefault("parameters", []).append({
+                "name": "X-Request-Id", "in": "header", "required": False,
+                "description": "a request id of the client's own, echoed and logged",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/+=-]{1,128}$"}})
+            op["responses"] = {code: dict(answer, headers={
+                **answer.get("headers", {}), "X-Request-Id": REQUEST_ID_HEADER})
+                for code, answer in op["responses"].items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "pyketi", "version": __version__,
