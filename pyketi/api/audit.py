@@ -169,6 +169,27 @@ def job_finished_hook(rt: Runtime):
     return hook
 
 
+def cleaner_observer(rt: Runtime):
+    """An operation the background cleaner ended (after a restart, or after a failed
+    undo) finishes the audit record its request left ``accepted``."""
+    tasks: set[asyncio.Task] = set()
+
+    def observe(_kind: str, result: str, _seconds: float, op_id: str) -> None:
+        if not result.startswith("cleaned_"):
+            return
+        task = asyncio.get_running_loop().create_task(_finish_cleaned(rt, op_id))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    return observe
+
+
+async def _finish_cleaned(rt: Runtime, op_id: str) -> None:
+    try:
+        await rt.db.write(lambda s: store.finish_cleaned(s, op_id, time.time()))
+    except Exception:  # noqa: BLE001 - the record stays 'accepted'
+        log.warning("could not finish the audit record of operation %s", op_id, exc_info=True)
+
+
 # -- GET /audit -------------------------------------------------------------------
 
 def parse_filters(query) -> store.Filters:
@@ -266,6 +287,7 @@ def setup(app: web.Application, rt: Runtime) -> None:
     """Route, job hook and the retention task of the audit trail."""
     app.router.add_get("/audit", list_audit)
     rt.jobs.finished_hooks.append(job_finished_hook(rt))
+    rt.operation_observers.append(cleaner_observer(rt))
     app[PURGER] = []
     app.on_startup.append(_start_purger)
     app.on_cleanup.append(_stop_purger)

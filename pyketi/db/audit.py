@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import AuditRecord
+from pyketi.db.models import AuditRecord, Job
 
 MAX_LIMIT = 1000
 
@@ -68,3 +68,18 @@ def page(s: Session, f: Filters) -> tuple[list[dict], str | None]:
 
 def purge(s: Session, before: float) -> int:
     return s.execute(delete(AuditRecord).where(AuditRecord.time < before)).rowcount
+
+
+def finish_cleaned(s: Session, op_id: str, ended: float) -> int:
+    """Records still ``accepted`` whose operation the background cleaner ended (the
+    process that accepted it stopped): their result is now the job's."""
+    jobs = s.execute(select(Job).where(Job.operation_id == op_id)).scalars().all()
+    changed = 0
+    for job in jobs:
+        result = "failed" if job.status == "failed" else "done"
+        for record in s.execute(select(AuditRecord).where(
+                AuditRecord.job_id == job.id, AuditRecord.result == "accepted")).scalars():
+            record.result, record.error = result, job.error or ""
+            record.duration = ended - record.time
+            changed += 1
+    return changed

@@ -124,3 +124,31 @@ async def test_retention_purges_old_records(make_api, db_url):
     await keep.rt.db.write(age(newer["id"], 0.0))
     assert await audit.purge_once(keep.rt) == 0
     assert [r["id"] for r in await records(keep)] == [newer["id"]]
+
+
+async def test_change_finished_by_the_cleaner_after_a_restart(make_api, db_url):
+    """The process that accepted a change died mid-operation: the record stays
+    'accepted' until the background cleaner rolls the operation back, then 'failed'."""
+    from sqlalchemy import update
+
+    from pyketi.db.models import Operation
+
+    executor = FaultExecutor(MockExecutor(), [
+        {"call": "volume_create", "nth": 1, "action": "hang", "seconds": 3600}])
+    api = await make_api(db_url, executor=executor)
+    await api.topology()
+    assert (await api.post("/volumes", {"size": 1})).status == 202
+    [rec] = await records(api, "?result=accepted")
+    for _ in range(200):  # wait until the operation hangs in its volume_create step
+        if api.rt.running_ops and executor.calls and executor.calls[-1].call == "volume_create":
+            break
+        await asyncio.sleep(0.02)
+    for task in list(api.rt.jobs.tasks):  # the process "dies": its job never ends
+        task.cancel()
+    await asyncio.gather(*api.rt.jobs.tasks, return_exceptions=True)
+    assert [r["result"] for r in await records(api)][0] == "accepted"
+    await api.rt.db.write(lambda s: s.execute(update(Operation).values(owner="d" * 32)))
+    assert await api.rt.clean_stale() == 1
+    [after] = [r for r in await settled(api) if r["id"] == rec["id"]]
+    assert after["result"] == "failed"
+    assert after["error"] == "operation interrupted (pyketi restarted) and rolled back"
