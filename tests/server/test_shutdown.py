@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from test_openapi_fuzz import call, seed, sign, wait
+from serverhttp import call, seed, sign, wait
 
 def slow_volume_env(seconds: float, nth: int = 2) -> dict[str, str]:
     """The ``nth`` volume_create on the node hangs ``seconds`` (the seed makes the first)."""
