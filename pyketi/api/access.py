@@ -4,8 +4,9 @@ One line per request on the ``pyketi.access`` logger, at info::
 
     200 |  1.2ms | GET /volumes/<id> | role=admin remote=10.0.0.5 request_id=<id>
 
-The path is logged without its query string, and never a header: no token or
-query secret reaches the log.  The request id is the client's ``X-Request-Id``
+The path is logged as sent (percent-encoded, so a line break in it cannot forge a
+log line) without its query string, and never a header: no token or query secret
+reaches the log.  The request id is the client's ``X-Request-Id``
 when sane, else a new one; it is returned in the ``X-Request-Id`` header of every
 answer and set in ``logcontext.REQUEST_ID`` while the request is handled, so
 every line written meanwhile (and by the operation it starts) carries it.
@@ -66,7 +67,8 @@ async def access_middleware(request: web.Request, handler):
     finally:
         seconds = time.monotonic() - started
         log.info("%d | %s | %s %s | role=%s remote=%s", status, go_duration(seconds),
-                 request.method, request.path, requester_role(request), request.remote)
+                 request.method, request.rel_url.raw_path, requester_role(request),
+                 request.remote)
         for observe in request.app.get(OBSERVERS, ()):
             try:
                 observe(request, route_pattern(request), status, seconds)

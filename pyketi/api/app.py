@@ -18,7 +18,7 @@ from aiohttp import web
 
 from pyketi.api import (admin, bricks, clusters, context, dbroutes, devices, internal,
                         metrics, nodes, operations, queue, volumes)
-from pyketi.api import access, health, openapi
+from pyketi.api import access, audit, health, openapi
 from pyketi.api.auth import Authenticator
 from pyketi.api.responses import text_error
 from pyketi import logcontext
@@ -83,6 +83,7 @@ def auth_middleware(authenticator: Authenticator):
                                           request.headers.get("Authorization"))
         authenticator.authorize(role, request.method, request.path)
         request[context.ROLE] = role  # read through context.role(request)
+        request[audit.SUBJECT] = audit.token_subject(request.headers.get("Authorization"))
         token = REQUEST_ROLE.set(role)  # the role a job submitted by this request records
         try:
             return await handler(request)
@@ -141,7 +142,8 @@ async def hello(_request: web.Request) -> web.Response:
 
 def build_app(rt: Runtime) -> web.Application:
     logcontext.install()
-    middlewares = [access.access_middleware, errors_middleware, body_deadline_middleware]
+    middlewares = [access.access_middleware, audit.audit_middleware, errors_middleware,
+                   body_deadline_middleware]
     if rt.config.auth:
         middlewares.append(auth_middleware(Authenticator(
             rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway,
@@ -159,4 +161,5 @@ def build_app(rt: Runtime) -> web.Application:
     for module in (metrics, queue, clusters, nodes, devices, volumes, bricks, dbroutes,
                    operations, internal, admin):
         module.add_routes(app.router)
+    audit.setup(app, rt)
     return app

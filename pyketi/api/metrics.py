@@ -119,7 +119,7 @@ def observe(app: web.Application, rt: Runtime, registry: CollectorRegistry) -> N
     def request_done(request: web.Request, route: str, _status: int, seconds: float) -> None:
         requests.labels(request.method, route).observe(seconds)
 
-    def operation_done(kind: str, result: str, seconds: float) -> None:
+    def operation_done(kind: str, result: str, seconds: float, _op_id: str) -> None:
         durations.labels(kind, result).observe(seconds)
         if result in ("failed", "rolled_back"):
             failed.labels(kind).inc()

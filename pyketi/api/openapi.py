@@ -136,7 +136,7 @@ SCHEMAS: dict[str, Schema] = {
         "id": INT, "time": {"type": "number", "description": "Unix seconds"},
         "role": STR, "subject": STR, "remote": STR, "method": STR, "route": STR, "kind": STR,
         "objects": array(STR), "status": INT,
-        "result": {"type": "string", "enum": ["accepted", "done", "failed", "refused"]},
+        "result": {"type": "string", "enum": ["accepted", "done", "failed"]},
         "duration": {"type": "number", "description": "seconds"}, "request_id": STR,
         "error": STR},
         ["id", "time", "role", "subject", "remote", "method", "route", "kind", "objects",
@@ -334,15 +334,42 @@ def _paths() -> dict[str, dict[str, Schema]]:
                              tag="server"),
             "post": operation("Set the maintenance state", {"204": EMPTY},
                               body="AdminState", mutating=True, tag="server")},
+        "/audit": {"get": dict(operation("Audit trail of accepted changes (admin)", {
+            "200": json_body(ref("AuditList"))}, tag="audit"), parameters=[
+            {"name": n, "in": "query", "required": False, "schema": s, "description": d}
+            for n, s, d in (
+                ("since", {"type": "number"}, "records at or after this Unix time"),
+                ("until", {"type": "number"}, "records before this Unix time"),
+                ("role", {"type": "string", "enum": ["admin", "user"]}, "requester role"),
+                ("result", {"type": "string", "enum": ["accepted", "done", "failed"]},
+                 "outcome"),
+                ("object", {"type": "string", "pattern": ID_PATTERN}, "an object id"),
+                ("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
+                 "page size (default 100)"),
+                ("marker", {"type": "string", "pattern": "^[0-9]+$"},
+                 "`next` of the previous page"))])},
     }
+
+
+REQUEST_ID_HEADER: Schema = {
+    "required": True, "description": "the request id (the client's X-Request-Id when sane, "
+                                     "else a new one); it tags every log line of the request",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/+=-]{1,128}$"}}
 
 
 def build() -> Schema:
     paths = _paths()
     for path, methods in paths.items():
-        if "{id}" in path:
-            for op in methods.values():
+        for op in methods.values():
+            if "{id}" in path:
                 op.setdefault("parameters", []).insert(0, ID_PARAM)
+            op.setdefault("parameters", []).append({
+                "name": "X-Request-Id", "in": "header", "required": False,
+                "description": "a request id of the client's own, echoed and logged",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/+=-]{1,128}$"}})
+            op["responses"] = {code: dict(answer, headers={
+                **answer.get("headers", {}), "X-Request-Id": REQUEST_ID_HEADER})
+                for code, answer in op["responses"].items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "pyketi", "version": __version__,

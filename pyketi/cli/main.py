@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 
 import pyketi
-from pyketi.cli import (brick, cluster, completion, db, device, loglevel, node, server,
-                        topology, volume)
+from pyketi.cli import (audit, brick, cluster, completion, db, device, loglevel, node,
+                        server, topology, volume)
 from pyketi.cli.args import HelpFormatter, Parser, UsageError, add_global_options
 from pyketi.cli.context import CliError, Context, Settings
 from pyketi.cli.topology_file import TopologyFileError
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for module in (cluster, node, device, volume, brick, topology, db, server, loglevel,
-                   completion):
+                   audit, completion):
         module.register(sub)
     return parser
 

@@ -205,3 +205,24 @@ class Gid(Base):
 
 
 Index("ix_bricks_volume_set", Brick.volume_id, Brick.set_index, Brick.position)
+
+
+class AuditRecord(Base):
+    """One accepted change: who, what, which objects, result and duration (``/audit``)."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[float] = mapped_column(Float, default=now, index=True)
+    role: Mapped[str] = mapped_column(String(16), default="")
+    subject: Mapped[str] = mapped_column(String(255), default="")  # token ``sub``, if any
+    remote: Mapped[str] = mapped_column(String(64), default="")
+    method: Mapped[str] = mapped_column(String(8))
+    route: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    objects: Mapped[str] = mapped_column(Text, default="")  # ids, space separated
+    status: Mapped[int] = mapped_column(Integer)  # HTTP status of the request
+    result: Mapped[str] = mapped_column(String(16), index=True)  # accepted|done|failed
+    duration: Mapped[float] = mapped_column(Float, default=0.0)  # seconds, to the job's end
+    request_id: Mapped[str] = mapped_column(String(128), default="")
+    job_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")

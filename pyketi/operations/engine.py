@@ -161,11 +161,11 @@ def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
     return fn
 
 
-def _ended(rt: "Runtime", kind_name: str, result: str, since: float) -> None:
-    """Tell the runtime's observers (metrics) how an operation ended."""
+def _ended(rt: "Runtime", op: Operation, result: str, since: float) -> None:
+    """Tell the runtime's observers (metrics, audit) how an operation ended."""
     ended = getattr(rt, "operation_ended", None)
     if ended is not None:
-        ended(kind_name, result, time.monotonic() - since)
+        ended(op.type, result, time.monotonic() - since, op.id)
 
 
 async def execute(rt: "Runtime", op_id: str) -> Any:
@@ -186,13 +186,13 @@ async def execute(rt: "Runtime", op_id: str) -> Any:
                 log.warning("operation %s failed (%s); undo left to the background "
                             "cleaner: %s", op_id, message, "; ".join(undo_errors))
                 rt.cleanup_later()
-                _ended(rt, op.type, "failed", since)
+                _ended(rt, op, "failed", since)
                 raise CleanupPending(message) from e
         await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
-        _ended(rt, op.type, "rolled_back" if kd.recovery == "rollback" else "failed", since)
+        _ended(rt, op, "rolled_back" if kd.recovery == "rollback" else "failed", since)
         raise OperationFailed(message) from e
     value = await rt.db.write(_db_end(op_id, kd.finalize, results, None))
-    _ended(rt, op.type, "done", since)
+    _ended(rt, op, "done", since)
     return value
 
 
@@ -210,13 +210,13 @@ async def recover(rt: "Runtime", op: Operation) -> None:
             results = await run_steps(rt, steps)
             await rt.db.write(_db_end(op.id, kd.finalize, results,
                                       "operation interrupted (pyketi restarted); completed by cleanup"))
-            _ended(rt, op.type, "cleaned_done", since)
+            _ended(rt, op, "cleaned_done", since)
             return
         errors = await undo_steps(rt, steps, list(range(len(steps))))
         if errors:
             raise OperationFailed("; ".join(errors))
         await rt.db.write(_db_end(op.id, kd.rollback, {}, message))
-        _ended(rt, op.type, "cleaned_rolled_back", since)
+        _ended(rt, op, "cleaned_rolled_back", since)
     except Exception as e:  # noqa: BLE001
         log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
         await rt.db.write(_mark_failed(op.id, str(e)))

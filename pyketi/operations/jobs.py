@@ -72,6 +72,8 @@ class JobQueue:
         self.retention = retention
         self.clock: Callable[[], float] = time.time
         self.tasks: set[asyncio.Task] = set()
+        # awaited as hook(job_id, location, error) when a job ends (the audit trail)
+        self.finished_hooks: list[Callable[[str, str, str], Awaitable[None]]] = []
 
     def expired(self, job: Job) -> bool:
         return job.finished_at is not None and job.finished_at + self.retention <= self.clock()
@@ -80,8 +82,9 @@ class JobQueue:
         """Run ``work`` (returns the resource location or "") and record its outcome."""
 
         async def runner() -> None:
+            location, message = "", ""
             try:
-                location = await work()
+                location = await work() or ""
             except Exception as e:  # noqa: BLE001 - every failure becomes the job's text
                 message = str(e) or e.__class__.__name__
                 if not getattr(e, "message", None) and not isinstance(e, EXPECTED_FAILURES):
@@ -90,7 +93,12 @@ class JobQueue:
                     log.warning("job %s failed: %s", job_id, message)
                 await self.db.write(lambda s: finish_job(s, job_id, error=message))
             else:
-                await self.db.write(lambda s: finish_job(s, job_id, location=location or ""))
+                await self.db.write(lambda s: finish_job(s, job_id, location=location))
+            for hook in self.finished_hooks:  # in the submitting request's context
+                try:
+                    await hook(job_id, location, message)
+                except Exception:  # noqa: BLE001 - a hook never changes the job's outcome
+                    log.warning("job %s: finish hook failed", job_id, exc_info=True)
 
         task = asyncio.get_running_loop().create_task(runner(), name=f"job-{job_id}")
         self.tasks.add(task)

@@ -48,8 +48,8 @@ class Runtime:
         self.running_ops: set[str] = set()
         self.cleanup_rounds = 0
         self.draining = False  # SIGTERM received: no new changes are accepted
-        # called as observer(kind, result, seconds) when an operation ends (metrics)
-        self.operation_observers: list[Callable[[str, str, float], None]] = []
+        # called as observer(kind, result, seconds, op_id) when an operation ends
+        self.operation_observers: list[Callable[[str, str, float, str], None]] = []
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
@@ -138,10 +138,10 @@ class Runtime:
             return min(self.config.operation_lease_seconds, RETRY_SECONDS)
         return self.config.refresh_time_background_cleaner
 
-    def operation_ended(self, kind: str, result: str, seconds: float) -> None:
+    def operation_ended(self, kind: str, result: str, seconds: float, op_id: str) -> None:
         for observe in self.operation_observers:
             try:
-                observe(kind, result, seconds)
+                observe(kind, result, seconds, op_id)
             except Exception:  # noqa: BLE001 - an observer never breaks an operation
                 log.warning("operation observer failed", exc_info=True)
 

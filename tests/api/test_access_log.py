@@ -34,6 +34,15 @@ async def test_access_line_and_request_id_header(api, caplog):
     assert "hunter2" not in text and "Bearer" not in text and "secret" not in text
 
 
+async def test_path_is_logged_encoded(api, caplog):
+    caplog.set_level(logging.INFO)
+    r = await api.get("/volumes/%0aINFO%20forged", auth=False)
+    assert r.status == 401
+    [line] = access_lines(caplog)
+    assert "\n" not in line.getMessage()
+    assert "GET /volumes/%0AINFO%20forged |" in line.getMessage()
+
+
 async def test_insane_client_id_is_replaced_and_errors_get_an_id_too(api, caplog):
     caplog.set_level(logging.INFO)
     r = await api.get("/clusters", auth=False, headers={"X-Request-Id": "a b\tc" * 40})

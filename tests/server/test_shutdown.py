@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import pytest
-from test_openapi_fuzz import call, seed, sign, wait
+from serverhttp import call, seed, sign, wait
 
 def slow_volume_env(seconds: float, nth: int = 2) -> dict[str, str]:
     """The ``nth`` volume_create on the node hangs ``seconds`` (the seed makes the first)."""
@@ -49,6 +49,8 @@ def test_sigterm_lets_a_running_operation_finish(server_factory):
     log = server.log_path.read_text()
     assert "shutdown: waiting up to 30 s for 1 running job(s)" in log
     assert "left to the background cleaner" not in log
+    assert "INFO pyketi.access: 202 | " in log and " request_id=" in log
+    assert "Bearer" not in log and "eyJ" not in log  # no token in the log
     # the operation ended (done) before the process did: nothing left pending
     restarted = server_factory(config={"database_url": f"sqlite:///{server.workdir}/pyketi.db"})
     status, _, body = call(restarted.url, "GET", "/operations/pending")
