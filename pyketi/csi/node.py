@@ -154,6 +154,8 @@ class NodeService(pbg.NodeServicer):
             if self._mounted(staging) is None or self._stale(staging) is not None:
                 raise CsiError(Code.FAILED_PRECONDITION,
                                f"volume {volume_id} is not staged at {staging}")
+            if cap.access_mode.mode not in caps.MULTI_NODE_MODES:
+                self._check_single_target(staging, target)
             entry = self._mounted(target)
             if entry is not None and self._stale(target) is None:
                 if entry.read_only != read_only:
@@ -177,6 +179,18 @@ class NodeService(pbg.NodeServicer):
         log.info("volume=%s published at %s%s", volume_id, target,
                  " read-only" if read_only else "")
         return pb.NodePublishVolumeResponse()
+
+    def _check_single_target(self, staging: str, target: str) -> None:
+        """A single-node access mode allows one publish target per node
+        (contract §6 NodePublishVolume: other target -> FAILED_PRECONDITION)."""
+        source = self._mounted(staging)
+        others = sorted({e.target for e in self.mounter.mounts()
+                         if source is not None and e.source == source.source
+                         and e.target not in (staging, target)})
+        if others:
+            raise CsiError(Code.FAILED_PRECONDITION,
+                           f"the volume's access mode is single-node and it is already "
+                           f"published at {others[0]}")
 
     def _remove_dir(self, path: str) -> None:
         try:

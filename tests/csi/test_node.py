@@ -136,6 +136,19 @@ def test_publish_read_only(node, paths):
     assert node.mounter.at(other)[0].read_only
 
 
+def test_single_node_modes_allow_one_target(node, paths):
+    staging, target = paths
+    node.node.NodeStageVolume(stage(staging))
+    single = cap(Mode.SINGLE_NODE_WRITER)
+    node.node.NodePublishVolume(publish(staging, target, capability=single))
+    node.node.NodePublishVolume(publish(staging, target, capability=single))
+    expect_code(C.FAILED_PRECONDITION, node.node.NodePublishVolume,
+                publish(staging, target + "2", capability=single))
+    # multi-node modes may publish at several targets
+    node.node.NodePublishVolume(publish(staging, target + "3"))
+    assert len(node.mounter.at(target + "3")) == 1 and node.mounter.at(target + "2") == []
+
+
 def test_publish_without_staging_is_failed_precondition(node, paths):
     staging, target = paths
     expect_code(C.FAILED_PRECONDITION, node.node.NodePublishVolume, publish(staging, target))
