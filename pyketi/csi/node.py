@@ -223,9 +223,13 @@ class NodeService(pbg.NodeServicer):
                                        f"{stale.strerror or stale}"))
         if not os.path.exists(path):
             raise CsiError(Code.NOT_FOUND, f"{path} does not exist")
-        if self._mounted(path) is None:
-            raise CsiError(Code.NOT_FOUND, f"volume {request.volume_id} is not mounted "
-                                           f"at {path}")
+        gone = self._gone(path)
+        if not gone and request.staging_target_path:
+            staging = mountargs.check_path(request.staging_target_path, "staging_target_path")
+            gone = self._gone(staging)
+        if gone:
+            return pb.NodeGetVolumeStatsResponse(volume_condition=pb.VolumeCondition(
+                abnormal=True, message=gone))
         try:
             st = os.statvfs(path)
         except OSError as err:
@@ -241,6 +245,15 @@ class NodeService(pbg.NodeServicer):
                                used=st.f_files - st.f_ffree),
             ],
             volume_condition=pb.VolumeCondition(abnormal=False, message="mounted"))
+
+    def _gone(self, path: str) -> str:
+        """Why the mount at ``path`` is unusable ('' = it is fine)."""
+        if self._mounted(path) is None:
+            return f"nothing is mounted at {path} any more"
+        stale = self._stale(path)
+        if stale is not None:
+            return f"the mount at {path} does not answer: {stale.strerror or stale}"
+        return ""
 
     @rpc
     def NodeExpandVolume(self, request, context):

@@ -221,9 +221,17 @@ def test_volume_stats(node, paths):
     assert "not connected" in stale.volume_condition.message
     expect_code(C.NOT_FOUND, node.node.NodeGetVolumeStats, pb.NodeGetVolumeStatsRequest(
         volume_id="v1", volume_path=staging + "-gone"))
+    # the mount is gone (e.g. the node plugin restarted): abnormal, not an error
     os.makedirs(staging + "-empty")
-    expect_code(C.NOT_FOUND, node.node.NodeGetVolumeStats, pb.NodeGetVolumeStatsRequest(
+    gone = node.node.NodeGetVolumeStats(pb.NodeGetVolumeStatsRequest(
         volume_id="v1", volume_path=staging + "-empty"))
+    assert gone.volume_condition.abnormal and "nothing is mounted" in \
+        gone.volume_condition.message
+    node.mounter.stale.discard(target)
+    node.mounter.stale.add(staging)          # the FUSE client behind the bind mount died
+    behind = node.node.NodeGetVolumeStats(pb.NodeGetVolumeStatsRequest(
+        volume_id="v1", volume_path=target, staging_target_path=staging))
+    assert behind.volume_condition.abnormal and staging in behind.volume_condition.message
     expect_code(C.INVALID_ARGUMENT, node.node.NodeGetVolumeStats,
                 pb.NodeGetVolumeStatsRequest(volume_path=target))
 
