@@ -198,9 +198,10 @@ def test_csi_volume_lifecycle_with_real_mounts(lab, server, driver):
     left = [m for m in mounts_of(pid) if m.target.startswith(str(d))]
     assert left == []
     assert not target.exists()
-    clients = [p for p in os.listdir("/proc") if p.isdigit() and info["name"].encode() in
-               _cmdline(p)]
-    assert clients == []
+    deadline = time.monotonic() + 30         # a FUSE client exits shortly after umount
+    while _fuse_clients(info["name"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _fuse_clients(info["name"]) == []
     # nor on the nodes
     for n in lab.nodes:
         found = leftovers(lab, n.ip, peers=False)
@@ -209,6 +210,10 @@ def test_csi_volume_lifecycle_with_real_mounts(lab, server, driver):
         assert found == {}, f"{n.name}: {found}"
     print(f"CSI replica-3 1 GiB: create {t_create:.1f}s, expand {t_expand:.1f}s, "
           f"delete {t_delete:.1f}s; stats total {before / GIB:.2f} -> {after / GIB:.2f} GiB")
+
+
+def _fuse_clients(volume: str) -> list[str]:
+    return [p for p in os.listdir("/proc") if p.isdigit() and volume.encode() in _cmdline(p)]
 
 
 def _cmdline(pid: str) -> bytes:
