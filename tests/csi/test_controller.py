@@ -10,7 +10,7 @@ import pytest
 from csihelp import (ADMIN_SECRET, GIB, Mode, add_nodes, block_cap, cap, create_request,
                      expect_code)
 
-from pyketi.client import Client, PyketiError
+from pyketi.client import Client
 from pyketi.csi.backend import RestConfig
 from pyketi.csi.proto import csi_pb2 as pb
 
@@ -130,6 +130,32 @@ def test_concurrent_same_name_is_aborted_not_duplicated(server_factory, driver_f
     again = drv.controller.CreateVolume(req).volume
     assert again.volume_id == results[0].volume.volume_id
     assert admin.volume_list()["volumes"] == [again.volume_id]
+
+
+def test_busy_server_is_aborted_so_the_sidecar_retries(server_factory, driver_factory):
+    """The server answers 429 while its only operation slot is taken: ABORTED
+    after the driver's two short retries, and the retry later succeeds."""
+    srv = server_factory(glusterfs={
+        "executor": "fault", "max_inflight_operations": 1,
+        "injectexec": {"base": "mock", "rules": [
+            {"call": "bricks_create", "nth": 1, "action": "hang", "seconds": 4}]}})
+    admin = Client(srv.url, "admin", ADMIN_SECRET)
+    add_nodes(admin)
+    drv = driver_factory(RestConfig(srv.url, "admin", ADMIN_SECRET))
+    first = threading.Thread(target=drv.controller.CreateVolume,
+                             args=(create_request("pvc-busy1"),))
+    first.start()
+    try:
+        for _ in range(100):
+            if admin.operations_info()["in_flight"]:
+                break
+            threading.Event().wait(0.05)
+        err = expect_code(C.ABORTED, drv.controller.CreateVolume, create_request("pvc-busy2"))
+        assert "busy" in err.details().lower()
+    finally:
+        first.join(30)
+    drv.controller.CreateVolume(create_request("pvc-busy2"))
+    assert len(admin.volume_list()["volumes"]) == 2
 
 
 @pytest.mark.parametrize("parameters, text", [
