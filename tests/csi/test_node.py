@@ -55,6 +55,13 @@ def test_stage_mounts_glusterfs_with_backup_servers_and_mount_options(node, path
     assert entry.source == "192.0.2.10:pvc-1" and not entry.read_only
 
 
+def test_stage_defaults_to_error_logging_and_one_host_has_no_backups(node, paths):
+    staging, _ = paths
+    node.node.NodeStageVolume(stage(staging, context=dict(CTX, glusterHosts="gl1.example")))
+    assert node.mounter.calls == [["mount", "-t", "glusterfs", "-o", "log-level=ERROR",
+                                   "--", "gl1.example:pvc-1", staging]]
+
+
 def test_stage_twice_mounts_once_and_unstage_twice_is_ok(node, paths):
     staging, _ = paths
     node.node.NodeStageVolume(stage(staging))
