@@ -153,7 +153,8 @@ class ControllerService(pbg.ControllerServicer):
             raise invalid(str(err)) from None
         log.info("CreateVolume name=%s -> heketi volume name %s, %d GiB, %s", request.name,
                  name, gib, want.durability.describe())
-        with self.index.claim(cfg.url, name):
+        # claimed by key: the same CSI name under another prefix is the same volume
+        with self.index.claim(cfg.url, key_of(name)):
             info = self._existing(client, cfg.url, name, want, rng)
             if info is None:
                 if source.WhichOneof("type") == "volume":
