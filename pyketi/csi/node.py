@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from pyketi.csi import capabilities as caps
 from pyketi.csi import mountargs
 from pyketi.csi.claims import Claims
-from pyketi.csi.controller import CTX_HOSTS, CTX_VOLUME
 from pyketi.csi.errors import Code, CsiError, invalid
 from pyketi.csi.mounter import MountEntry, MountError, Mounter, is_stale
 from pyketi.csi.proto import csi_pb2 as pb
 from pyketi.csi.proto import csi_pb2_grpc as pbg
 from pyketi.csi.reqlog import log
 from pyketi.csi.rpc import rpc, unimplemented
+from pyketi.csi.volume_context import CTX_HOSTS, CTX_VOLUME
 
 NodeRPC = pb.NodeServiceCapability.RPC
 CAPABILITIES = (NodeRPC.STAGE_UNSTAGE_VOLUME, NodeRPC.GET_VOLUME_STATS,
