@@ -49,11 +49,30 @@ def server(lab, tmp_path_factory):
     with lab_server(lab, tmp_path_factory.mktemp("pyketi-csi-lab")) as srv:
         c = srv["client"]
         cluster = c.cluster_create()
-        for i, n in enumerate(lab.nodes):
-            node = c.node_add(cluster=cluster["id"], zone=i + 1, manage=n.ip, storage=n.ip)
-            for dev in n.devices:
-                c.device_add(node=node["id"], name=dev)
-        yield srv
+        node_ids = []
+        try:
+            for i, n in enumerate(lab.nodes):
+                node = c.node_add(cluster=cluster["id"], zone=i + 1, manage=n.ip,
+                                  storage=n.ip)
+                node_ids.append(node["id"])
+                for dev in n.devices:
+                    c.device_add(node=node["id"], name=dev)
+            yield srv
+        finally:
+            # leave the lab as it was found, for the next module's server
+            for volume_id in c.volume_list()["volumes"]:
+                c.volume_delete(volume_id)
+            for nid in node_ids:
+                for d in c.node_info(nid)["devices"]:
+                    c.device_set_state(d["id"], "offline")
+                    c.device_set_state(d["id"], "failed")
+                    c.device_delete(d["id"])
+                c.node_set_state(nid, "offline")
+                c.node_set_state(nid, "failed")
+                c.node_delete(nid)
+            c.cluster_delete(cluster["id"])
+    for n in lab.nodes:
+        assert leftovers(lab, n.ip) == {}, n.name
 
 
 @pytest.fixture
