@@ -19,6 +19,7 @@ from pyketi.csi.params import ClassParameters, ParameterError, parse_parameters
 from pyketi.csi.proto import csi_pb2 as pb
 from pyketi.csi.proto import csi_pb2_grpc as pbg
 from pyketi.csi.reqlog import log
+from pyketi.csi.volume_context import volume_context
 from pyketi.csi.rpc import rpc, unimplemented
 from pyketi.ids import is_valid_id
 
@@ -26,24 +27,6 @@ RPC = pb.ControllerServiceCapability.RPC
 CAPABILITIES = (RPC.CREATE_DELETE_VOLUME, RPC.LIST_VOLUMES, RPC.GET_CAPACITY,
                 RPC.CLONE_VOLUME, RPC.EXPAND_VOLUME, RPC.VOLUME_CONDITION, RPC.GET_VOLUME)
 MAX_NAME_BYTES = 128
-
-# volume_context keys (read back by the node service)
-CTX_VOLUME = "glusterVolume"
-CTX_HOSTS = "glusterHosts"
-CTX_CLUSTER = "glusterCluster"
-CTX_GID = "gid"
-CTX_DURABILITY = "durability"
-
-
-def volume_context(info: Mapping) -> dict[str, str]:
-    mount = (info.get("mount") or {}).get("glusterfs") or {}
-    ctx = {CTX_VOLUME: info["name"], CTX_HOSTS: ",".join(mount.get("hosts") or []),
-           CTX_CLUSTER: info.get("cluster", ""),
-           CTX_DURABILITY: (info.get("durability") or {}).get("type") or "none"}
-    if info.get("gid"):
-        ctx[CTX_GID] = str(info["gid"])
-    return ctx
-
 
 def csi_volume(info: Mapping, handle: str = "",
                source: pb.VolumeContentSource | None = None) -> pb.Volume:
@@ -153,7 +136,8 @@ class ControllerService(pbg.ControllerServicer):
             raise invalid(str(err)) from None
         log.info("CreateVolume name=%s -> heketi volume name %s, %d GiB, %s", request.name,
                  name, gib, want.durability.describe())
-        with self.index.claim(cfg.url, name):
+        # claimed by key: the same CSI name under another prefix is the same volume
+        with self.index.claim(cfg.url, key_of(name)):
             info = self._existing(client, cfg.url, name, want, rng)
             if info is None:
                 if source.WhichOneof("type") == "volume":

@@ -24,6 +24,7 @@ from pyketi.csi.names import key_of
 class VolumeIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         self._loaded: set[str] = set()
         self._by_key: dict[str, dict[str, dict]] = {}       # url -> key -> volume info
         self._claims = Claims()
@@ -32,6 +33,12 @@ class VolumeIndex:
     def load(self, url: str, client: Client, force: bool = False) -> None:
         if url in self._loaded and not force:
             return
+        with self._loading:                  # concurrent first calls list only once
+            if url in self._loaded and not force:
+                return
+            self._load(url, client)
+
+    def _load(self, url: str, client: Client) -> None:
         found: dict[str, dict] = {}
         for volume_id in client.volume_list()["volumes"]:
             try:
@@ -42,7 +49,9 @@ class VolumeIndex:
                 raise
             found[key_of(info["name"])] = dict(info)
         with self._lock:
-            self._by_key[url] = found
+            # merged, not replaced: a volume put by a create that finished meanwhile
+            # stays (one deleted behind our back is dropped when a lookup gets 404)
+            self._by_key.setdefault(url, {}).update(found)
             self._loaded.add(url)
 
     def find(self, url: str, key: str) -> dict | None:

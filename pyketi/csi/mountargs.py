@@ -18,6 +18,7 @@ _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$")
 _VOLUME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,255}$")
 _FLAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=:/+-]{0,255}$")
 BACKUP_SERVERS = "backup-volfile-servers"
+DEFAULT_LOG_LEVEL = "log-level=ERROR"
 
 
 def check_host(host: str) -> str:
@@ -56,11 +57,14 @@ def check_flags(flags: Sequence[str]) -> list[str]:
 def gluster_mount(hosts: Sequence[str], volume: str, target: str,
                   flags: Sequence[str] = ()) -> list[str]:
     """``mount -t glusterfs -o <flags>,backup-volfile-servers=h2:h3 -- h1:vol target``
-    (mount.glusterfs separates backup servers with ':')."""
+    (mount.glusterfs separates backup servers with ':'); ``log-level=ERROR``
+    unless the flags set a level, as the in-tree plugin did."""
     hosts = [check_host(h) for h in hosts]
     if not hosts:
         raise invalid("volume_context: no Gluster hosts to mount from")
     options = check_flags(flags)
+    if not any(o.startswith("log-level") for o in options):
+        options.append(DEFAULT_LOG_LEVEL)   # as the in-tree plugin mounted
     if len(hosts) > 1:
         options.append(f"{BACKUP_SERVERS}={':'.join(hosts[1:])}")
     argv = ["mount", "-t", "glusterfs"]

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from pyketi.csi import capabilities as caps
 from pyketi.csi import mountargs
 from pyketi.csi.claims import Claims
-from pyketi.csi.controller import CTX_HOSTS, CTX_VOLUME
 from pyketi.csi.errors import Code, CsiError, invalid
 from pyketi.csi.mounter import MountEntry, MountError, Mounter, is_stale
 from pyketi.csi.proto import csi_pb2 as pb
 from pyketi.csi.proto import csi_pb2_grpc as pbg
 from pyketi.csi.reqlog import log
 from pyketi.csi.rpc import rpc, unimplemented
+from pyketi.csi.volume_context import CTX_HOSTS, CTX_VOLUME
 
 NodeRPC = pb.NodeServiceCapability.RPC
 CAPABILITIES = (NodeRPC.STAGE_UNSTAGE_VOLUME, NodeRPC.GET_VOLUME_STATS,
@@ -154,6 +154,8 @@ class NodeService(pbg.NodeServicer):
             if self._mounted(staging) is None or self._stale(staging) is not None:
                 raise CsiError(Code.FAILED_PRECONDITION,
                                f"volume {volume_id} is not staged at {staging}")
+            if cap.access_mode.mode not in caps.MULTI_NODE_MODES:
+                self._check_single_target(staging, target)
             entry = self._mounted(target)
             if entry is not None and self._stale(target) is None:
                 if entry.read_only != read_only:
@@ -177,6 +179,18 @@ class NodeService(pbg.NodeServicer):
         log.info("volume=%s published at %s%s", volume_id, target,
                  " read-only" if read_only else "")
         return pb.NodePublishVolumeResponse()
+
+    def _check_single_target(self, staging: str, target: str) -> None:
+        """A single-node access mode allows one publish target per node
+        (contract §6 NodePublishVolume: other target -> FAILED_PRECONDITION)."""
+        source = self._mounted(staging)
+        others = sorted({e.target for e in self.mounter.mounts()
+                         if source is not None and e.source == source.source
+                         and e.target not in (staging, target)})
+        if others:
+            raise CsiError(Code.FAILED_PRECONDITION,
+                           f"the volume's access mode is single-node and it is already "
+                           f"published at {others[0]}")
 
     def _remove_dir(self, path: str) -> None:
         try:
@@ -209,9 +223,13 @@ class NodeService(pbg.NodeServicer):
                                        f"{stale.strerror or stale}"))
         if not os.path.exists(path):
             raise CsiError(Code.NOT_FOUND, f"{path} does not exist")
-        if self._mounted(path) is None:
-            raise CsiError(Code.NOT_FOUND, f"volume {request.volume_id} is not mounted "
-                                           f"at {path}")
+        gone = self._gone(path)
+        if not gone and request.staging_target_path:
+            staging = mountargs.check_path(request.staging_target_path, "staging_target_path")
+            gone = self._gone(staging)
+        if gone:
+            return pb.NodeGetVolumeStatsResponse(volume_condition=pb.VolumeCondition(
+                abnormal=True, message=gone))
         try:
             st = os.statvfs(path)
         except OSError as err:
@@ -227,6 +245,15 @@ class NodeService(pbg.NodeServicer):
                                used=st.f_files - st.f_ffree),
             ],
             volume_condition=pb.VolumeCondition(abnormal=False, message="mounted"))
+
+    def _gone(self, path: str) -> str:
+        """Why the mount at ``path`` is unusable ('' = it is fine)."""
+        if self._mounted(path) is None:
+            return f"nothing is mounted at {path} any more"
+        stale = self._stale(path)
+        if stale is not None:
+            return f"the mount at {path} does not answer: {stale.strerror or stale}"
+        return ""
 
     @rpc
     def NodeExpandVolume(self, request, context):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,14 +14,22 @@ from pyketi.csi.errors import CsiError
 from pyketi.csi.reqlog import describe, log, new_request_id, request_id
 
 
+# called periodically by sidecars and kubelet: their successes are logged at DEBUG
+QUIET = frozenset({"Probe", "GetPluginInfo", "GetPluginCapabilities",
+                   "ControllerGetCapabilities", "NodeGetCapabilities", "NodeGetInfo",
+                   "NodeGetVolumeStats", "ListVolumes", "GetCapacity", "ControllerGetVolume"})
+
+
 def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
     name = method.__name__
+    level = logging.DEBUG if name in QUIET else logging.INFO
 
     @functools.wraps(method)
     def handler(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         token = request_id.set(new_request_id())
         started = time.monotonic()
-        log.info("%s %s", name, describe(request))
+        if log.isEnabledFor(level):
+            log.log(level, "%s %s", name, describe(request))
         try:
             response = method(self, request, context)
         except CsiError as err:
@@ -32,7 +41,7 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
                           f"{name}: internal error in pyketi-csi (see its log, "
                           f"request {request_id.get()})")
         else:
-            log.info("%s -> OK (%.1f ms)", name, (time.monotonic() - started) * 1000)
+            log.log(level, "%s -> OK (%.1f ms)", name, (time.monotonic() - started) * 1000)
             return response
         finally:
             request_id.reset(token)

@@ -20,6 +20,7 @@ from pyketi.csi.proto import csi_pb2_grpc as pbg
 
 MODES = ("controller", "node", "all")
 WORKERS = 16
+SOCKET_MODE = 0o660
 
 
 class ConfigError(ValueError):
@@ -94,4 +95,5 @@ def build(cfg: DriverConfig, mounter: Mounter | None = None) -> tuple[grpc.Serve
     if server.add_insecure_port(f"unix://{path}") == 0:
         raise ConfigError(f"cannot listen on {path}")
     server.start()
+    os.chmod(path, SOCKET_MODE)          # the socket's permissions are its only protection
     return server, path

@@ -45,9 +45,7 @@ def admin(server) -> Client:
                   retry=RetryPolicy(attempts=20, min_delay=0.1, max_delay=0.3))
 
 
-@pytest.fixture
-def driver_factory():
-    """``driver_factory(rest, mode="all")`` -> a running driver; all stopped at teardown."""
+def _drivers():
     started = []
 
     def start(rest: RestConfig, mode: str = "all") -> Driver:
@@ -60,11 +58,35 @@ def driver_factory():
         return Driver(path, channel, pbg.IdentityStub(channel), pbg.ControllerStub(channel),
                       pbg.NodeStub(channel), mounter, rest)
 
+    def stop() -> None:
+        for srv, channel, tmp in started:
+            channel.close()
+            srv.stop(None).wait()
+            shutil.rmtree(tmp, ignore_errors=True)
+    return start, stop
+
+
+@pytest.fixture
+def driver_factory():
+    """``driver_factory(rest, mode="all")`` -> a running driver; all stopped at teardown."""
+    start, stop = _drivers()
     yield start
-    for srv, channel, tmp in started:
-        channel.close()
-        srv.stop(None).wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    stop()
+
+
+@pytest.fixture(scope="module")
+def shared_driver(tmp_path_factory):
+    """One server (3 nodes) and driver for a module's tests that leave no volume behind
+    (refused requests): ``(driver, admin client)``."""
+    srv = server_process.ServerProcess(tmp_path_factory.mktemp("shared-server")).start()
+    start, stop = _drivers()
+    try:
+        admin = Client(srv.url, "admin", ADMIN_SECRET, timeout=30.0)
+        add_nodes(admin)
+        yield start(RestConfig(srv.url, "admin", ADMIN_SECRET, timeout=30.0)), admin
+    finally:
+        stop()
+        srv.stop()
 
 
 @pytest.fixture

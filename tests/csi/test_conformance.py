@@ -84,6 +84,7 @@ def sanity(server, admin, tmp_path, driver_factory):
 
 def test_identity_sanity(sanity):
     proc, _ = sanity
+    assert os.stat(proc.socket).st_mode & 0o777 == 0o660
     info = proc.identity.GetPluginInfo(pb.GetPluginInfoRequest())
     assert info.name == "pyketi.gluster.org" and info.vendor_version
     assert info.manifest["mode"] == "controller"

@@ -10,7 +10,7 @@ import pytest
 from csihelp import (ADMIN_SECRET, GIB, Mode, add_nodes, block_cap, cap, create_request,
                      expect_code)
 
-from pyketi.client import Client, PyketiError
+from pyketi.client import Client
 from pyketi.csi.backend import RestConfig
 from pyketi.csi.proto import csi_pb2 as pb
 
@@ -132,6 +132,32 @@ def test_concurrent_same_name_is_aborted_not_duplicated(server_factory, driver_f
     assert admin.volume_list()["volumes"] == [again.volume_id]
 
 
+def test_busy_server_is_aborted_so_the_sidecar_retries(server_factory, driver_factory):
+    """The server answers 429 while its only operation slot is taken: ABORTED
+    after the driver's two short retries, and the retry later succeeds."""
+    srv = server_factory(glusterfs={
+        "executor": "fault", "max_inflight_operations": 1,
+        "injectexec": {"base": "mock", "rules": [
+            {"call": "bricks_create", "nth": 1, "action": "hang", "seconds": 4}]}})
+    admin = Client(srv.url, "admin", ADMIN_SECRET)
+    add_nodes(admin)
+    drv = driver_factory(RestConfig(srv.url, "admin", ADMIN_SECRET))
+    first = threading.Thread(target=drv.controller.CreateVolume,
+                             args=(create_request("pvc-busy1"),))
+    first.start()
+    try:
+        for _ in range(100):
+            if admin.operations_info()["in_flight"]:
+                break
+            threading.Event().wait(0.05)
+        err = expect_code(C.ABORTED, drv.controller.CreateVolume, create_request("pvc-busy2"))
+        assert "busy" in err.details().lower()
+    finally:
+        first.join(30)
+    drv.controller.CreateVolume(create_request("pvc-busy2"))
+    assert len(admin.volume_list()["volumes"]) == 2
+
+
 @pytest.mark.parametrize("parameters, text", [
     ({"volumetype": "mirror:2"}, "error parsing value for option 'volumetype'"),
     ({"volumetype": "disperse:4"}, "data:redundancy count"),
@@ -143,7 +169,8 @@ def test_concurrent_same_name_is_aborted_not_duplicated(server_factory, driver_f
     ({"colour": "blue"}, 'invalid option "colour"'),
     ({"csi.storage.k8s.io/unknown": "x"}, "invalid option"),
 ])
-def test_bad_parameters_are_invalid_argument(driver, admin, parameters, text):
+def test_bad_parameters_are_invalid_argument(shared_driver, parameters, text):
+    driver, admin = shared_driver
     err = expect_code(C.INVALID_ARGUMENT, driver.controller.CreateVolume,
                       create_request("pvc-bad", parameters=parameters))
     assert text in err.details()
@@ -164,7 +191,8 @@ def test_bad_parameters_are_invalid_argument(driver, admin, parameters, text):
     (create_request("bad\x01name"), C.INVALID_ARGUMENT),
     (create_request("x" * 129), C.INVALID_ARGUMENT),
 ])
-def test_invalid_create_requests(driver, admin, req, code):
+def test_invalid_create_requests(shared_driver, req, code):
+    driver, admin = shared_driver
     expect_code(code, driver.controller.CreateVolume, req)
     assert admin.volume_list()["volumes"] == []
 
@@ -182,13 +210,16 @@ def test_capacity_rounding_and_limits(driver, admin):
     assert sizes == [1, 1, 2, 3]
 
 
-def test_no_space_is_resource_exhausted_with_the_servers_reason(driver, admin):
+def test_no_space_is_resource_exhausted_with_the_servers_reason(shared_driver):
+    driver, admin = shared_driver
     err = expect_code(C.RESOURCE_EXHAUSTED, driver.controller.CreateVolume,
                       create_request("pvc-huge", required=100000 * GIB))
     assert "No space" in err.details()
+    assert admin.volume_list()["volumes"] == []
 
 
-def test_unknown_cluster_is_invalid_argument(driver):
+def test_unknown_cluster_is_invalid_argument(shared_driver):
+    driver, _ = shared_driver
     err = expect_code(C.INVALID_ARGUMENT, driver.controller.CreateVolume,
                       create_request("pvc-c", parameters={"clusterid": "0" * 32}))
     assert "not found" in err.details()
@@ -390,7 +421,8 @@ def test_get_capacity_follows_the_durability(driver, admin):
         volume_capabilities=[block_cap()])).available_capacity == 0
 
 
-def test_capabilities_and_unimplemented_rpcs(driver):
+def test_capabilities_and_unimplemented_rpcs(shared_driver):
+    driver, _ = shared_driver
     got = driver.controller.ControllerGetCapabilities(pb.ControllerGetCapabilitiesRequest())
     types = {c.rpc.type for c in got.capabilities}
     RPC = pb.ControllerServiceCapability.RPC

@@ -55,6 +55,13 @@ def test_stage_mounts_glusterfs_with_backup_servers_and_mount_options(node, path
     assert entry.source == "192.0.2.10:pvc-1" and not entry.read_only
 
 
+def test_stage_defaults_to_error_logging_and_one_host_has_no_backups(node, paths):
+    staging, _ = paths
+    node.node.NodeStageVolume(stage(staging, context=dict(CTX, glusterHosts="gl1.example")))
+    assert node.mounter.calls == [["mount", "-t", "glusterfs", "-o", "log-level=ERROR",
+                                   "--", "gl1.example:pvc-1", staging]]
+
+
 def test_stage_twice_mounts_once_and_unstage_twice_is_ok(node, paths):
     staging, _ = paths
     node.node.NodeStageVolume(stage(staging))
@@ -136,6 +143,19 @@ def test_publish_read_only(node, paths):
     assert node.mounter.at(other)[0].read_only
 
 
+def test_single_node_modes_allow_one_target(node, paths):
+    staging, target = paths
+    node.node.NodeStageVolume(stage(staging))
+    single = cap(Mode.SINGLE_NODE_WRITER)
+    node.node.NodePublishVolume(publish(staging, target, capability=single))
+    node.node.NodePublishVolume(publish(staging, target, capability=single))
+    expect_code(C.FAILED_PRECONDITION, node.node.NodePublishVolume,
+                publish(staging, target + "2", capability=single))
+    # multi-node modes may publish at several targets
+    node.node.NodePublishVolume(publish(staging, target + "3"))
+    assert len(node.mounter.at(target + "3")) == 1 and node.mounter.at(target + "2") == []
+
+
 def test_publish_without_staging_is_failed_precondition(node, paths):
     staging, target = paths
     expect_code(C.FAILED_PRECONDITION, node.node.NodePublishVolume, publish(staging, target))
@@ -208,9 +228,17 @@ def test_volume_stats(node, paths):
     assert "not connected" in stale.volume_condition.message
     expect_code(C.NOT_FOUND, node.node.NodeGetVolumeStats, pb.NodeGetVolumeStatsRequest(
         volume_id="v1", volume_path=staging + "-gone"))
+    # the mount is gone (e.g. the node plugin restarted): abnormal, not an error
     os.makedirs(staging + "-empty")
-    expect_code(C.NOT_FOUND, node.node.NodeGetVolumeStats, pb.NodeGetVolumeStatsRequest(
+    gone = node.node.NodeGetVolumeStats(pb.NodeGetVolumeStatsRequest(
         volume_id="v1", volume_path=staging + "-empty"))
+    assert gone.volume_condition.abnormal and "nothing is mounted" in \
+        gone.volume_condition.message
+    node.mounter.stale.discard(target)
+    node.mounter.stale.add(staging)          # the FUSE client behind the bind mount died
+    behind = node.node.NodeGetVolumeStats(pb.NodeGetVolumeStatsRequest(
+        volume_id="v1", volume_path=target, staging_target_path=staging))
+    assert behind.volume_condition.abnormal and staging in behind.volume_condition.message
     expect_code(C.INVALID_ARGUMENT, node.node.NodeGetVolumeStats,
                 pb.NodeGetVolumeStatsRequest(volume_path=target))
 
