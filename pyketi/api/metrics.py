@@ -62,7 +62,7 @@ class TopologyCollector:
         op_fams = []
         for name, value in (("stale", ops.count("stale")), ("failed", ops.count("failed")),
                             ("new", ops.count("")), ("total", len(ops)),
-                            ("inFlight", self.rt.inflight)):
+                            ("inFlight", self.rt.runner.inflight)):
             fam = g(f"heketi_operations_{name}_count", f"Count of {name} operations")
             fam.add_metric([], value)
             op_fams.append(fam)

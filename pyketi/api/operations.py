@@ -26,7 +26,7 @@ async def info(request: web.Request) -> web.Response:
     rt = runtime(request)
     ops = await rt.db.read(lambda s: list(s.execute(select(Operation)).scalars()))
     return json_response({
-        "total": len(ops), "in_flight": rt.inflight,
+        "total": len(ops), "in_flight": rt.runner.inflight,
         "stale": sum(1 for o in ops if o.status == "stale"),
         "failed": sum(1 for o in ops if o.status == "failed"),
         "new": sum(1 for o in ops if o.status == "")})
@@ -36,7 +36,7 @@ async def pending_list(request: web.Request) -> web.Response:
     rt = runtime(request)
     ops = await rt.db.read(lambda s: list(s.execute(select(Operation)
                                                     .order_by(Operation.id)).scalars()))
-    return json_response({"pendingoperations": [_summary(o, rt.running_ops) for o in ops]})
+    return json_response({"pendingoperations": [_summary(o, rt.runner.running_ops) for o in ops]})
 
 
 async def pending_details(request: web.Request) -> web.Response:
@@ -47,7 +47,7 @@ async def pending_details(request: web.Request) -> web.Response:
         op = s.get(Operation, op_id)
         if op is None:
             raise NotFound(f"Id not found: {op_id}")
-        out = _summary(op, rt.running_ops)
+        out = _summary(op, rt.runner.running_ops)
         out["changes"] = list(op.changes)
         return out
 
@@ -63,11 +63,11 @@ async def cleanup(request: web.Request) -> web.Response:
         if ids and (len(ids) > 32 or not all(is_valid_id(i) for i in ids)):
             raise BadRequest("validation failed: operations: must be at most 32 valid ids.")
 
-    async def work(_op: str | None) -> str:
-        await rt.clean_stale(only=ids)
+    async def work() -> str:
+        await rt.runner.clean_stale(only=ids)
         return ""
 
-    return accepted(await rt.submit(lambda s, _job: None, work, throttled=False))
+    return accepted(await rt.runner.start_job(work))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -14,7 +14,7 @@ from pyketi.api.responses import text_error
 
 
 async def poll(request: web.Request) -> web.Response:
-    state = await runtime(request).jobs.poll(request.match_info["id"], role(request))
+    state = await runtime(request).runner.jobs.poll(request.match_info["id"], role(request))
     if state.status == "missing":
         return text_error(404, "Id not found")
     if state.status == "pending":

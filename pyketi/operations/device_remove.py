@@ -22,7 +22,7 @@ from pyketi.executors.base import BrickRequest, ExecutorError
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
 from pyketi.operations.common import cluster_nodes
-from pyketi.operations.engine import KindDef, step
+from pyketi.operations.engine import KindDef, StepContext, step
 from pyketi.operations.steps import bricks_by_host
 from pyketi.placement import parse_volume_options, space_needed
 
@@ -36,23 +36,23 @@ class NoReplacement(Exception):
 
 # -- steps --------------------------------------------------------------------
 
-async def _replace(rt: "Runtime", args: dict) -> None:
-    await rt.executor.brick_replace(args["host"], args["volume"], tuple(args["old"]),
+async def _replace(ctx: StepContext, args: dict) -> None:
+    await ctx.executor.brick_replace(args["host"], args["volume"], tuple(args["old"]),
                                     tuple(args["new"]))
 
 
-async def _replace_back(rt: "Runtime", args: dict) -> None:
+async def _replace_back(ctx: StepContext, args: dict) -> None:
     try:
-        await rt.executor.brick_replace(args["host"], args["volume"], tuple(args["new"]),
+        await ctx.executor.brick_replace(args["host"], args["volume"], tuple(args["new"]),
                                         tuple(args["old"]))
     except ExecutorError:
         pass  # the forward replace never happened
 
 
-async def _destroy_quietly(rt: "Runtime", args: dict) -> None:
+async def _destroy_quietly(ctx: StepContext, args: dict) -> None:
     for host, bricks in args["hosts"].items():
         try:
-            await rt.executor.bricks_destroy(host, [BrickRequest(**b) for b in bricks])
+            await ctx.executor.bricks_destroy(host, [BrickRequest(**b) for b in bricks])
         except ExecutorError:
             pass  # dead disk or node: the brick is gone from the volume already
 
@@ -124,7 +124,7 @@ def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
         {"name": "bricks_destroy_quietly", "args": {
             "hosts": bricks_by_host([brick], nodes, volume.gid)}},
     ]
-    engine.new_operation(s, op_id, "evict-brick", rt.instance_id, steps,
+    engine.new_operation(s, op_id, "evict-brick", rt.runner.instance_id, steps,
                          [{"id": brick_id, "description": "Delete brick"},
                           {"id": new_bid, "description": "Add brick"}],
                          {"old": brick_id, "new": new_bid, "volume_id": volume.id})
@@ -167,8 +167,8 @@ async def remove_device(rt: "Runtime", device_id: str, healcheck: str = "",
     brick_ids, node_id = await rt.db.read(bricks_and_node)
     for brick_id in brick_ids:
         try:
-            op_id = await rt.db.write(lambda s, b=brick_id: build_evict(
-                s, rt, device_id, b, node_id if node_removal else None, new_id()))
+            op_id = await rt.runner.record(lambda s, op, b=brick_id: build_evict(
+                s, rt, device_id, b, node_id if node_removal else None, op))
         except NoReplacement:
             if node_removal:
                 raise engine.OperationFailed(
@@ -177,7 +177,7 @@ async def remove_device(rt: "Runtime", device_id: str, healcheck: str = "",
             raise engine.OperationFailed(
                 f"Unable to delete device [{device_id}] as no device was found to replace it: "
                 "No Replacement was found for resource requested to be removed") from None
-        await engine.execute(rt, op_id)
+        await rt.runner.execute(op_id)
 
     def mark_failed(s: Session) -> None:
         lock_row(s, Device, device_id).state = "failed"

@@ -13,7 +13,7 @@ from pyketi.db.session import lock_row
 from pyketi.errors import BadRequest, Conflict, NotFound
 from pyketi.ids import new_id
 from pyketi.operations import engine
-from pyketi.operations.engine import KindDef, step
+from pyketi.operations.engine import KindDef, StepContext, step
 from pyketi.operations.nodes import change_state
 
 if TYPE_CHECKING:
@@ -22,23 +22,23 @@ if TYPE_CHECKING:
 
 # -- steps --------------------------------------------------------------------
 
-async def _setup(rt: "Runtime", args: dict) -> dict:
-    info = await rt.executor.device_setup(args["host"], args["name"], args["id"],
+async def _setup(ctx: StepContext, args: dict) -> dict:
+    info = await ctx.executor.device_setup(args["host"], args["name"], args["id"],
                                           args.get("destroydata", False))
     return dataclasses.asdict(info)
 
 
-async def _teardown(rt: "Runtime", args: dict) -> None:
-    await rt.executor.device_teardown(args["host"], args["name"], args["id"],
+async def _teardown(ctx: StepContext, args: dict) -> None:
+    await ctx.executor.device_teardown(args["host"], args["name"], args["id"],
                                       args.get("pv_uuid", ""), args.get("force", False))
 
 
-async def _teardown_forced(rt: "Runtime", args: dict) -> None:
-    await _teardown(rt, {**args, "force": True})
+async def _teardown_forced(ctx: StepContext, args: dict) -> None:
+    await _teardown(ctx, {**args, "force": True})
 
 
-async def _info(rt: "Runtime", args: dict) -> dict:
-    info = await rt.executor.device_info(args["host"], args["name"], args["id"],
+async def _info(ctx: StepContext, args: dict) -> dict:
+    info = await ctx.executor.device_info(args["host"], args["name"], args["id"],
                                          args.get("pv_uuid", ""))
     return dataclasses.asdict(info)
 
@@ -68,7 +68,7 @@ def build_add(s: Session, rt: "Runtime", node_id: str, name: str, tags: dict,
                  pending_op=op_id))
     steps = [{"name": "device_setup", "args": {"host": node.manage, "name": name,
                                                "id": device_id, "destroydata": destroy}}]
-    engine.new_operation(s, op_id, "add-device", rt.instance_id, steps,
+    engine.new_operation(s, op_id, "add-device", rt.runner.instance_id, steps,
                          [{"id": device_id, "description": "Add device"}],
                          {"device_id": device_id})
     return op_id
@@ -91,8 +91,8 @@ engine.kind("add-device", KindDef("unknown", "rollback", _finalize_add, _delete_
 
 async def add(rt: "Runtime", node_id: str, name: str, tags: dict, destroy: bool) -> str:
     device_id = new_id()
-    return await engine.submit(
-        rt, lambda s: build_add(s, rt, node_id, name, tags, destroy, device_id, new_id()),
+    return await rt.runner.submit(
+        lambda s, op_id: build_add(s, rt, node_id, name, tags, destroy, device_id, op_id),
         throttled=False)
 
 
@@ -113,7 +113,7 @@ def build_delete(s: Session, rt: "Runtime", device_id: str, force: bool, op_id: 
     steps = [{"name": "device_teardown", "args": {
         "host": node.manage, "name": device.name, "id": device_id,
         "pv_uuid": device.pv_uuid, "force": force}}]
-    engine.new_operation(s, op_id, "delete-device", rt.instance_id, steps,
+    engine.new_operation(s, op_id, "delete-device", rt.runner.instance_id, steps,
                          [{"id": device_id, "description": "Delete device"}],
                          {"device_id": device_id})
     return op_id
@@ -129,8 +129,8 @@ engine.kind("delete-device", KindDef("unknown", "forward", _delete_row, _lift))
 
 
 async def delete(rt: "Runtime", device_id: str, force: bool) -> str:
-    return await engine.submit(rt, lambda s: build_delete(s, rt, device_id, force, new_id()),
-                               throttled=False)
+    return await rt.runner.submit(
+        lambda s, op_id: build_delete(s, rt, device_id, force, op_id), throttled=False)
 
 
 # -- resync -------------------------------------------------------------------
@@ -146,7 +146,7 @@ def build_resync(s: Session, rt: "Runtime", device_id: str, op_id: str) -> str:
     node = s.get(Node, device.node_id)
     steps = [{"name": "device_info", "args": {"host": node.manage, "name": device.name,
                                               "id": device_id, "pv_uuid": device.pv_uuid}}]
-    engine.new_operation(s, op_id, "resync-device", rt.instance_id, steps,
+    engine.new_operation(s, op_id, "resync-device", rt.runner.instance_id, steps,
                          [{"id": device_id, "description": "Unknown"}],
                          {"device_id": device_id})
     return op_id
@@ -168,8 +168,8 @@ engine.kind("resync-device", KindDef("unknown", "rollback", _finalize_resync, _u
 
 
 async def resync(rt: "Runtime", device_id: str) -> str:
-    return await engine.submit(rt, lambda s: build_resync(s, rt, device_id, new_id()),
-                               throttled=False)
+    return await rt.runner.submit(lambda s, op_id: build_resync(s, rt, device_id, op_id),
+                                  throttled=False)
 
 
 # -- state --------------------------------------------------------------------

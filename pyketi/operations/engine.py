@@ -28,20 +28,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Job, Operation, now
-from pyketi.executors.base import NodeUnreachable
-
-if TYPE_CHECKING:
-    from pyketi.operations.runtime import Runtime
+from pyketi.db.models import Operation
+from pyketi.executors.base import Executor, NodeUnreachable
 
 log = logging.getLogger("pyketi.operations")
 
-StepFn = Callable[["Runtime", dict], Awaitable[Any]]
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step may use: the node executor (steps never see the database)."""
+
+    executor: Executor
+
+
+StepFn = Callable[[StepContext, dict], Awaitable[Any]]
 DbFn = Callable[[Session, Operation, dict], Any]
 
 
@@ -99,29 +103,29 @@ def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
     return op
 
 
-async def run_steps(rt: "Runtime", steps: list[dict],
+async def run_steps(ctx: StepContext, steps: list[dict],
                     started: list[int] | None = None) -> dict[str, Any]:
     """Run steps in order; ``started`` collects the index of each step begun."""
     results: dict[str, Any] = {}
     for index, st in enumerate(steps):
         definition = STEPS[st["name"]]
         if definition.touches is not None:
-            _refuse_unreachable(rt, definition.touches(st["args"]))
+            _refuse_unreachable(ctx, definition.touches(st["args"]))
         if started is not None:
             started.append(index)
-        results[st["name"]] = await definition.do(rt, st["args"])
+        results[st["name"]] = await definition.do(ctx, st["args"])
     return results
 
 
-def _refuse_unreachable(rt: "Runtime", hosts: list[str]) -> None:
+def _refuse_unreachable(ctx: StepContext, hosts: list[str]) -> None:
     """Fail before a step starts when a host it changes recently did not answer."""
     for host in hosts:
-        reason = rt.executor.unreachable(host)
+        reason = ctx.executor.unreachable(host)
         if reason is not None:
             raise NodeUnreachable(reason, host)
 
 
-async def undo_steps(rt: "Runtime", steps: list[dict], started: list[int]) -> list[str]:
+async def undo_steps(ctx: StepContext, steps: list[dict], started: list[int]) -> list[str]:
     """Undo started steps in reverse order; returns the errors (empty = clean)."""
     errors = []
     for index in sorted(set(started), reverse=True):
@@ -130,92 +134,11 @@ async def undo_steps(rt: "Runtime", steps: list[dict], started: list[int]) -> li
         if undo is None:
             continue
         try:
-            await undo(rt, st["args"])
+            await undo(ctx, st["args"])
         except Exception as e:  # noqa: BLE001
             log.warning("undo of step %s failed: %s", st["name"], e)
             errors.append(f"{st['name']}: {e}")
     return errors
-
-
-def _db_end(op_id: str, fn: DbFn, results: dict, job_error: str | None) -> Callable[[Session], Any]:
-    def end(s: Session) -> Any:
-        op = s.get(Operation, op_id)
-        if op is None:
-            return None
-        value = fn(s, op, results)
-        s.delete(op)
-        if job_error is not None:
-            s.execute(update(Job).where(Job.operation_id == op_id, Job.status == "pending")
-                      .values(status="failed", error=job_error, finished_at=now()))
-        return value
-    return end
-
-
-def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
-    def fn(s: Session) -> None:
-        op = s.get(Operation, op_id)
-        if op is not None:
-            op.status = "failed"
-            op.error = error
-    return fn
-
-
-async def execute(rt: "Runtime", op_id: str) -> Any:
-    """Run a freshly built operation to its end (success or rolled-back failure)."""
-    op = await rt.db.read(lambda s: s.get(Operation, op_id))
-    kd = KINDS[op.type]
-    steps = op.spec["steps"]
-    started: list[int] = []
-    try:
-        results = await run_steps(rt, steps, started)
-    except Exception as e:  # noqa: BLE001
-        message = str(e) or e.__class__.__name__
-        if kd.recovery == "rollback":
-            undo_errors = await undo_steps(rt, steps, started)
-            if undo_errors:
-                await rt.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
-                log.warning("operation %s failed (%s); undo left to the background "
-                            "cleaner: %s", op_id, message, "; ".join(undo_errors))
-                rt.cleanup_later()
-                raise CleanupPending(message) from e
-        await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
-        raise OperationFailed(message) from e
-    return await rt.db.write(_db_end(op_id, kd.finalize, results, None))
-
-
-async def recover(rt: "Runtime", op: Operation) -> None:
-    """Clean up an operation whose process died (or whose undo failed before)."""
-    kd = KINDS.get(op.type)
-    if kd is None:
-        log.error("operation %s has unknown kind %s; leaving it", op.id, op.type)
-        return
-    steps = op.spec["steps"]
-    message = "operation interrupted (pyketi restarted) and rolled back"
-    try:
-        if kd.recovery == "forward":
-            results = await run_steps(rt, steps)
-            await rt.db.write(_db_end(op.id, kd.finalize, results,
-                                      "operation interrupted (pyketi restarted); completed by cleanup"))
-            return
-        errors = await undo_steps(rt, steps, list(range(len(steps))))
-        if errors:
-            raise OperationFailed("; ".join(errors))
-        await rt.db.write(_db_end(op.id, kd.rollback, {}, message))
-    except Exception as e:  # noqa: BLE001
-        log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
-        await rt.db.write(_mark_failed(op.id, str(e)))
-        raise
-
-
-async def submit(rt: "Runtime", build: Callable[[Session], str],
-                 location: str | Callable[[Any], str] = "", throttled: bool = True) -> str:
-    """Build an operation (synchronously, one transaction) and run it in the
-    background; the job ends at ``location`` (or ``location(result)``)."""
-    async def work(op_id: str | None) -> str:
-        result = await execute(rt, op_id)
-        return location(result) if callable(location) else location
-
-    return await rt.submit(lambda s, _job: build(s), work, throttled=throttled)
 
 
 async def gather_hosts(calls: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pyketi.errors import BadRequest, Conflict, NotFound
 from pyketi.executors.base import ExecutorError
 from pyketi.ids import new_id
 from pyketi.operations import engine
-from pyketi.operations.engine import KindDef, step
+from pyketi.operations.engine import KindDef, StepContext, step
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -31,18 +31,18 @@ class NodeAdd:
 
 # -- steps ------------------------------------------------------------------
 
-async def _probe(rt: "Runtime", args: dict) -> None:
-    await rt.executor.peer_probe(args["host"], args["storage"])
+async def _probe(ctx: StepContext, args: dict) -> None:
+    await ctx.executor.peer_probe(args["host"], args["storage"])
 
 
-async def _detach(rt: "Runtime", args: dict) -> None:
-    await rt.executor.peer_detach(args["host"], args["storage"])
+async def _detach(ctx: StepContext, args: dict) -> None:
+    await ctx.executor.peer_detach(args["host"], args["storage"])
 
 
-async def _detach_quietly(rt: "Runtime", args: dict) -> None:
+async def _detach_quietly(ctx: StepContext, args: dict) -> None:
     """heketi: peer detach errors on node delete are logged and ignored."""
     try:
-        await _detach(rt, args)
+        await _detach(ctx, args)
     except ExecutorError:
         pass
 
@@ -106,7 +106,7 @@ def build_add(s: Session, rt: "Runtime", req: NodeAdd, peer: str | None, node_id
     steps = []
     if peer:
         steps.append({"name": "peer_probe", "args": {"host": peer, "storage": req.storage[0]}})
-    engine.new_operation(s, op_id, "add-node", rt.instance_id, steps,
+    engine.new_operation(s, op_id, "add-node", rt.runner.instance_id, steps,
                          [{"id": node_id, "description": "Add node"}], {"node_id": node_id})
     return op_id
 
@@ -132,8 +132,8 @@ engine.kind("add-node", KindDef("unknown", "rollback", _finalize_add, _rollback_
 async def add(rt: "Runtime", req: NodeAdd) -> str:
     peer = await glusterd_peer(rt, req)
     node_id = new_id()
-    return await engine.submit(rt, lambda s: build_add(s, rt, req, peer, node_id, new_id()),
-                               f"/nodes/{node_id}", throttled=False)
+    return await rt.runner.submit(lambda s, op_id: build_add(s, rt, req, peer, node_id, op_id),
+                                  f"/nodes/{node_id}", throttled=False)
 
 
 # -- delete -------------------------------------------------------------------
@@ -154,7 +154,7 @@ def build_delete(s: Session, rt: "Runtime", node_id: str, op_id: str) -> str:
     if others is not None:
         steps.append({"name": "peer_detach", "args": {"host": others.manage,
                                                       "storage": node.storage}})
-    engine.new_operation(s, op_id, "delete-node", rt.instance_id, steps,
+    engine.new_operation(s, op_id, "delete-node", rt.runner.instance_id, steps,
                          [{"id": node_id, "description": "Delete node"}], {"node_id": node_id})
     return op_id
 
@@ -169,8 +169,8 @@ engine.kind("delete-node", KindDef("unknown", "forward", _rollback_add, _lift_de
 
 
 async def delete(rt: "Runtime", node_id: str) -> str:
-    return await engine.submit(rt, lambda s: build_delete(s, rt, node_id, new_id()),
-                               throttled=False)
+    return await rt.runner.submit(lambda s, op_id: build_delete(s, rt, node_id, op_id),
+                                  throttled=False)
 
 
 # -- state --------------------------------------------------------------------
@@ -199,7 +199,7 @@ async def change_state(rt: "Runtime", model: Any, obj_id: str, kind: str, wanted
             raise NotFound()
         return obj.state
 
-    async def work(_op: str | None) -> str:
+    async def work() -> str:
         state = await rt.db.read(current)
         if state == wanted:
             return ""
@@ -213,7 +213,7 @@ async def change_state(rt: "Runtime", model: Any, obj_id: str, kind: str, wanted
         return ""
 
     await rt.db.read(current)  # 404 synchronously
-    return await rt.submit(lambda s, _job: None, work, throttled=wanted == "failed")
+    return await rt.runner.start_job(work, throttled=wanted == "failed")
 
 
 async def set_state(rt: "Runtime", node_id: str, wanted: str, healcheck: str) -> str:

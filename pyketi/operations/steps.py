@@ -8,14 +8,11 @@ per node, nodes worked in parallel.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyketi.db.models import Brick, Node, Volume
 from pyketi.executors.base import BrickRequest, ExecutorError, VolumeRequest
-from pyketi.operations.engine import gather_hosts, step
-
-if TYPE_CHECKING:
-    from pyketi.operations.runtime import Runtime
+from pyketi.operations.engine import StepContext, gather_hosts, step
 
 
 # -- conversions ----------------------------------------------------------
@@ -62,15 +59,15 @@ def to_volume_request(data: dict) -> VolumeRequest:
 
 # -- bricks ---------------------------------------------------------------
 
-async def _destroy_bricks(rt: "Runtime", args: dict) -> dict[str, list[bool]]:
-    ex = rt.executor
+async def _destroy_bricks(ctx: StepContext, args: dict) -> dict[str, list[bool]]:
+    ex = ctx.executor
     return await gather_hosts({
         host: (lambda h=host, bl=bricks: ex.bricks_destroy(h, [BrickRequest(**b) for b in bl]))
         for host, bricks in args["hosts"].items()})
 
 
-async def _create_bricks(rt: "Runtime", args: dict) -> Any:
-    ex = rt.executor
+async def _create_bricks(ctx: StepContext, args: dict) -> Any:
+    ex = ctx.executor
     return await gather_hosts({
         host: (lambda h=host, bl=bricks: ex.bricks_create(h, [BrickRequest(**b) for b in bl]))
         for host, bricks in args["hosts"].items()})
@@ -94,17 +91,17 @@ async def _on_any_host(hosts: list[str], call) -> Any:
     raise last or ExecutorError("no node available in the cluster")
 
 
-async def _destroy_volume(rt: "Runtime", args: dict) -> None:
-    await _on_any_host(args["hosts"], lambda h: rt.executor.volume_destroy(h, args["name"]))
+async def _destroy_volume(ctx: StepContext, args: dict) -> None:
+    await _on_any_host(args["hosts"], lambda h: ctx.executor.volume_destroy(h, args["name"]))
 
 
-async def _create_volume(rt: "Runtime", args: dict) -> None:
+async def _create_volume(ctx: StepContext, args: dict) -> None:
     """args: hosts (first = node of the first brick), name, volume."""
-    await rt.executor.volume_create(args["hosts"][0], to_volume_request(args["volume"]))
+    await ctx.executor.volume_create(args["hosts"][0], to_volume_request(args["volume"]))
 
 
-async def _expand_volume(rt: "Runtime", args: dict) -> None:
-    await rt.executor.volume_expand(args["host"], to_volume_request(args["volume"]),
+async def _expand_volume(ctx: StepContext, args: dict) -> None:
+    await ctx.executor.volume_expand(args["host"], to_volume_request(args["volume"]),
                                     [tuple(b) for b in args["new_bricks"]],
                                     rebalance=args.get("rebalance", True))
 

@@ -15,7 +15,7 @@ from pyketi.errors import Conflict, NotFound
 from pyketi.ids import new_id
 from pyketi.operations import engine
 from pyketi.operations.common import claim_volume, cluster_nodes, manage_hosts, volume_bricks
-from pyketi.operations.engine import KindDef, step
+from pyketi.operations.engine import KindDef, StepContext, step
 from pyketi.operations.steps import _destroy_volume
 
 if TYPE_CHECKING:
@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 CLONE_PATH = re.compile(r"^/(?:var/)?run/gluster/snaps/([0-9a-f]+)/brick(\d+)/brick$")
 
 
-async def _clone(rt: "Runtime", args: dict) -> dict:
+async def _clone(ctx: StepContext, args: dict) -> dict:
     last = None
     for host in args["hosts"]:
         try:
-            info = await rt.executor.volume_clone(host, args["source"], args["name"])
+            info = await ctx.executor.volume_clone(host, args["source"], args["name"])
             return dataclasses.asdict(info)
         except Exception as e:  # noqa: BLE001 - try the next node
             last = e
@@ -67,7 +67,7 @@ def build(s: Session, rt: "Runtime", volume_id: str, name: str, op_id: str) -> s
         "hosts": manage_hosts(nodes), "source": source.name, "name": clone_name}}]
     changes = [{"id": volume_id, "description": "Clone volume from"},
                {"id": clone_id, "description": "Add volume"}]
-    engine.new_operation(s, op_id, "clone-volume", rt.instance_id, steps, changes,
+    engine.new_operation(s, op_id, "clone-volume", rt.runner.instance_id, steps, changes,
                          {"volume_id": volume_id, "clone_id": clone_id})
     return op_id
 
@@ -116,14 +116,14 @@ engine.kind("clone-volume", KindDef("clone-volume", "rollback", finalize, rollba
 
 
 async def clone(rt: "Runtime", volume_id: str, name: str) -> str:
-    return await engine.submit(rt, lambda s: build(s, rt, volume_id, name, new_id()),
-                               lambda clone_id: f"/volumes/{clone_id}")
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, volume_id, name, op_id),
+                                  lambda clone_id: f"/volumes/{clone_id}")
 
 
 async def set_restriction(rt: "Runtime", volume_id: str, restriction: str) -> str:
     """Block-hosting restriction: a database change, answered through the queue (303)."""
 
-    def build_restriction(s: Session, _job: str) -> None:
+    def build_restriction(s: Session) -> None:
         volume = s.get(Volume, volume_id)
         if volume is None or volume.pending_op is not None:
             raise NotFound()
@@ -144,9 +144,8 @@ async def set_restriction(rt: "Runtime", volume_id: str, restriction: str) -> st
         else:
             info.pop("restriction", None)
         volume.blockinfo = info
-        return None
 
-    async def work(_op: str | None) -> str:
+    async def work() -> str:
         return f"/volumes/{volume_id}"
 
-    return await rt.submit(build_restriction, work)
+    return await rt.runner.start_job(work, prepare=build_restriction, throttled=True)

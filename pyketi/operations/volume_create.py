@@ -4,20 +4,19 @@ placement (heketi ``VOLUME_MAX_RETRIES``)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Cluster, Gid, Job, Node, Operation, Volume
+from pyketi.db.models import Brick, Cluster, Gid, Node, Operation, Volume
 from pyketi.db.session import lock_row
-from pyketi.errors import ApiError, BadRequest, ServerError
+from pyketi.errors import BadRequest, ServerError
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
 from pyketi.operations.common import delete_volume_row
-from pyketi.operations.engine import KindDef, OperationFailed
+from pyketi.operations.engine import KindDef
 from pyketi.operations.steps import bricks_by_host, volume_request
 from pyketi.placement import Durability, PlacementError, VolumeSpec, place_volume
 from pyketi.placement import parse_volume_options
@@ -25,7 +24,6 @@ from pyketi.placement import parse_volume_options
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
 
-log = logging.getLogger("pyketi.volumes")
 BLOCK_OPTIONS = "group gluster-block"
 
 
@@ -174,7 +172,7 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
         ]
         changes = [{"id": b.id, "description": "Add brick"} for b in bricks]
         changes.append({"id": volume_id, "description": "Add volume"})
-        engine.new_operation(s, op_id, "create-volume", rt.instance_id, steps, changes,
+        engine.new_operation(s, op_id, "create-volume", rt.runner.instance_id, steps, changes,
                              {"volume_id": volume_id})
         return op_id
     raise ServerError("Failed to allocate new volume: " + allocation_error(errors))
@@ -228,34 +226,9 @@ engine.kind("create-volume", KindDef("create-volume", "rollback", finalize, roll
 
 
 async def create(rt: "Runtime", req: VolumeCreate, auto_gid: bool = False) -> str:
-    """Synchronous part of POST /volumes: returns the job id (202)."""
+    """Synchronous part of POST /volumes: returns the job id (202). A failed create
+    is undone and placed afresh (heketi ``VOLUME_MAX_RETRIES``)."""
     volume_id = new_id()
-
-    def first_build(s: Session, _job_id: str) -> str:
-        return build(s, rt, req, volume_id, new_id(), auto_gid)
-
-    async def work(op_id: str | None) -> str:
-        attempts = 1 + max(0, rt.config.volume_create_retries)
-        for attempt in range(1, attempts + 1):
-            try:
-                await engine.execute(rt, op_id)
-                return f"/volumes/{volume_id}"
-            except OperationFailed as e:
-                if attempt == attempts or isinstance(e, engine.CleanupPending):
-                    raise  # CleanupPending: the volume's rows wait for the cleaner
-                log.warning("volume %s create attempt %d failed (%s); retrying with a new "
-                            "placement", volume_id, attempt, e)
-                old_op, next_op = op_id, new_id()
-
-                def rebuild(s: Session) -> str:
-                    built = build(s, rt, req, volume_id, next_op, auto_gid)
-                    s.execute(update(Job).where(Job.operation_id == old_op)
-                              .values(operation_id=built))
-                    return built
-                try:
-                    op_id = await rt.db.write(rebuild)
-                except ApiError as again:
-                    raise OperationFailed(f"{e} (retry: {again.message})") from again
-        raise AssertionError("unreachable")
-
-    return await rt.submit(first_build, work)
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, req, volume_id, op_id, auto_gid),
+                                  f"/volumes/{volume_id}",
+                                  retries=rt.config.volume_create_retries)

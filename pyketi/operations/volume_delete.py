@@ -41,7 +41,7 @@ def build(s: Session, rt: "Runtime", volume_id: str, op_id: str) -> str:
     ]
     changes = [{"id": b.id, "description": "Delete brick"} for b in bricks]
     changes.append({"id": volume_id, "description": "Delete volume"})
-    engine.new_operation(s, op_id, "delete-volume", rt.instance_id, steps, changes,
+    engine.new_operation(s, op_id, "delete-volume", rt.runner.instance_id, steps, changes,
                          {"volume_id": volume_id})
     return op_id
 
@@ -76,4 +76,4 @@ engine.kind("delete-volume", KindDef("delete-volume", "forward", finalize, lift_
 
 
 async def delete(rt: "Runtime", volume_id: str) -> str:
-    return await engine.submit(rt, lambda s: build(s, rt, volume_id, new_id()))
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, volume_id, op_id))

@@ -55,7 +55,7 @@ def build(s: Session, rt: "Runtime", volume_id: str, delta: int, op_id: str) -> 
     ]
     changes = [{"id": b.id, "description": "Add brick"} for b in new]
     changes.append({"id": volume_id, "description": "Expand volume"})
-    engine.new_operation(s, op_id, "expand-volume", rt.instance_id, steps, changes,
+    engine.new_operation(s, op_id, "expand-volume", rt.runner.instance_id, steps, changes,
                          {"volume_id": volume_id, "delta": delta})
     return op_id
 
@@ -87,5 +87,5 @@ engine.kind("expand-volume", KindDef("expand-volume", "rollback", finalize, roll
 
 
 async def expand(rt: "Runtime", volume_id: str, delta: int) -> str:
-    return await engine.submit(rt, lambda s: build(s, rt, volume_id, delta, new_id()),
-                               f"/volumes/{volume_id}")
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, volume_id, delta, op_id),
+                                  f"/volumes/{volume_id}")

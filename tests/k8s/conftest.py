@@ -41,6 +41,6 @@ async def k8s(db_url, make_api):
 
     yield factory
     for env in envs:       # jobs nobody polled end before the database goes away
-        await env.api.rt.jobs.wait_idle()
+        await env.api.rt.runner.jobs.wait_idle()
     for session in sessions:
         await session.close()
