@@ -36,7 +36,6 @@ ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
     from aiohttp import web
 
-    import pyketi.operations.registry  # noqa: F401 - registers operations
     from pyketi.api.app import build_app
     from pyketi.client.api import Client
     from pyketi.config import load_config

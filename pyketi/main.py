@@ -69,7 +69,6 @@ async def _listen(cfg: Config, runner: web.AppRunner,
 
 
 async def _serve(cfg: Config, tls: ssl.SSLContext | None = None) -> None:
-    import pyketi.operations.registry  # noqa: F401 - registers operation kinds and steps
     from pyketi.api.app import build_app
     from pyketi.executors.factory import make_executor
     from pyketi.operations.runtime import Runtime

@@ -224,7 +224,6 @@ async def make_api(aiohttp_client):
     from pyketi.db.migrate import ensure_schema
     from pyketi.db.session import Database
     from pyketi.executors.mock import MockExecutor
-    from pyketi.operations import registry  # noqa: F401
     from pyketi.operations.runtime import Runtime
 
     runtimes = []

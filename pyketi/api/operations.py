@@ -13,7 +13,7 @@ from pyketi.api.validation import Fields, read_json
 from pyketi.db.models import Operation
 from pyketi.errors import BadRequest, NotFound
 from pyketi.ids import is_valid_id
-from pyketi.operations.engine import KINDS
+from pyketi.operations.registry import KINDS
 
 
 def _summary(op: Operation, running: set[str]) -> dict:

@@ -2,59 +2,33 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Device, Node, Operation
+from pyketi.db.models import Brick, Device, Node
 from pyketi.db.session import lock_row
 from pyketi.errors import BadRequest, Conflict, NotFound
 from pyketi.ids import new_id
 from pyketi.operations import engine
-from pyketi.operations.engine import KindDef, StepContext, step
+from pyketi.executors.base import DeviceInfo
+from pyketi.operations.engine import KindDef
+from pyketi.operations.record import DeviceRef
+from pyketi.operations.steps import Step, devices as device_steps
 from pyketi.operations.nodes import change_state
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
 
 
-# -- steps --------------------------------------------------------------------
-
-async def _setup(ctx: StepContext, args: dict) -> dict:
-    info = await ctx.executor.device_setup(args["host"], args["name"], args["id"],
-                                          args.get("destroydata", False))
-    return dataclasses.asdict(info)
-
-
-async def _teardown(ctx: StepContext, args: dict) -> None:
-    await ctx.executor.device_teardown(args["host"], args["name"], args["id"],
-                                      args.get("pv_uuid", ""), args.get("force", False))
-
-
-async def _teardown_forced(ctx: StepContext, args: dict) -> None:
-    await _teardown(ctx, {**args, "force": True})
-
-
-async def _info(ctx: StepContext, args: dict) -> dict:
-    info = await ctx.executor.device_info(args["host"], args["name"], args["id"],
-                                         args.get("pv_uuid", ""))
-    return dataclasses.asdict(info)
-
-
-step("device_setup", undo=_teardown_forced, touches=lambda args: [args["host"]])(_setup)
-step("device_teardown")(_teardown)
-step("device_info")(_info)
-
-
-def _apply_sizes(device: Device, info: dict) -> None:
-    device.total, device.free, device.used = info["total"], info["free"], info["used"]
-    device.extent_size = info.get("extent_size") or 4096
-    if info.get("pv_uuid"):
-        device.pv_uuid = info["pv_uuid"]
-    if info.get("paths"):
-        device.paths = list(info["paths"])
+def _apply_sizes(device: Device, info: DeviceInfo) -> None:
+    device.total, device.free, device.used = info.total, info.free, info.used
+    device.extent_size = info.extent_size or 4096
+    if info.pv_uuid:
+        device.pv_uuid = info.pv_uuid
+    if info.paths:
+        device.paths = list(info.paths)
 
 
 # -- add ----------------------------------------------------------------------
@@ -66,27 +40,26 @@ def build_add(s: Session, rt: "Runtime", node_id: str, name: str, tags: dict,
         raise NotFound("Node id does not exist")
     s.add(Device(id=device_id, node_id=node_id, name=name, tags=tags, state="online",
                  pending_op=op_id))
-    steps = [{"name": "device_setup", "args": {"host": node.manage, "name": name,
-                                               "id": device_id, "destroydata": destroy}}]
+    steps = [Step("device_setup", device_steps.DeviceSetup(node.manage, name, device_id,
+                                                           destroy))]
     engine.new_operation(s, op_id, "add-device", rt.runner.instance_id, steps,
-                         [{"id": device_id, "description": "Add device"}],
-                         {"device_id": device_id})
+                         [{"id": device_id, "description": "Add device"}], DeviceRef(device_id))
     return op_id
 
 
-def _finalize_add(s: Session, op: Operation, results: dict) -> None:
-    device = s.get(Device, op.spec["data"]["device_id"])
+def _finalize_add(s: Session, _op_id: str, data: DeviceRef, results: dict) -> None:
+    device = s.get(Device, data.device_id)
     _apply_sizes(device, results["device_setup"])
     device.pending_op = None
 
 
-def _delete_row(s: Session, op: Operation, _results: dict) -> None:
-    device = s.get(Device, op.spec["data"]["device_id"])
+def _delete_row(s: Session, _op_id: str, data: DeviceRef, _results: dict) -> None:
+    device = s.get(Device, data.device_id)
     if device is not None:
         s.delete(device)
 
 
-engine.kind("add-device", KindDef("unknown", "rollback", _finalize_add, _delete_row))
+ADD_KIND = KindDef("unknown", "rollback", DeviceRef, _finalize_add, _delete_row)
 
 
 async def add(rt: "Runtime", node_id: str, name: str, tags: dict, destroy: bool) -> str:
@@ -110,22 +83,21 @@ def build_delete(s: Session, rt: "Runtime", device_id: str, force: bool, op_id: 
         raise Conflict(f"Device {device_id} is busy with another operation; retry later")
     device.pending_op = op_id
     node = s.get(Node, device.node_id)
-    steps = [{"name": "device_teardown", "args": {
-        "host": node.manage, "name": device.name, "id": device_id,
-        "pv_uuid": device.pv_uuid, "force": force}}]
+    steps = [Step("device_teardown", device_steps.DeviceTeardown(
+        node.manage, device.name, device_id, device.pv_uuid, force))]
     engine.new_operation(s, op_id, "delete-device", rt.runner.instance_id, steps,
                          [{"id": device_id, "description": "Delete device"}],
-                         {"device_id": device_id})
+                         DeviceRef(device_id))
     return op_id
 
 
-def _lift(s: Session, op: Operation, _results: dict) -> None:
-    device = s.get(Device, op.spec["data"]["device_id"])
+def _lift(s: Session, _op_id: str, data: DeviceRef, _results: dict) -> None:
+    device = s.get(Device, data.device_id)
     if device is not None:
         device.pending_op = None
 
 
-engine.kind("delete-device", KindDef("unknown", "forward", _delete_row, _lift))
+DELETE_KIND = KindDef("unknown", "forward", DeviceRef, _delete_row, _lift)
 
 
 async def delete(rt: "Runtime", device_id: str, force: bool) -> str:
@@ -144,27 +116,26 @@ def build_resync(s: Session, rt: "Runtime", device_id: str, op_id: str) -> str:
         raise Conflict("The target exists, contains other items, or is in use.")
     device.busy_op = op_id
     node = s.get(Node, device.node_id)
-    steps = [{"name": "device_info", "args": {"host": node.manage, "name": device.name,
-                                              "id": device_id, "pv_uuid": device.pv_uuid}}]
+    steps = [Step("device_info", device_steps.DeviceInfoArgs(node.manage, device.name,
+                                                             device_id, device.pv_uuid))]
     engine.new_operation(s, op_id, "resync-device", rt.runner.instance_id, steps,
-                         [{"id": device_id, "description": "Unknown"}],
-                         {"device_id": device_id})
+                         [{"id": device_id, "description": "Unknown"}], DeviceRef(device_id))
     return op_id
 
 
-def _finalize_resync(s: Session, op: Operation, results: dict) -> None:
-    device = s.get(Device, op.spec["data"]["device_id"])
+def _finalize_resync(s: Session, _op_id: str, data: DeviceRef, results: dict) -> None:
+    device = s.get(Device, data.device_id)
     _apply_sizes(device, results["device_info"])
     device.busy_op = None
 
 
-def _unbusy(s: Session, op: Operation, _results: dict) -> None:
-    device = s.get(Device, op.spec["data"]["device_id"])
+def _unbusy(s: Session, _op_id: str, data: DeviceRef, _results: dict) -> None:
+    device = s.get(Device, data.device_id)
     if device is not None:
         device.busy_op = None
 
 
-engine.kind("resync-device", KindDef("unknown", "rollback", _finalize_resync, _unbusy))
+RESYNC_KIND = KindDef("unknown", "rollback", DeviceRef, _finalize_resync, _unbusy)
 
 
 async def resync(rt: "Runtime", device_id: str) -> str:

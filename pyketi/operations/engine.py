@@ -3,8 +3,11 @@
 An operation is recorded in the database (``Operation`` row) by its *build*
 transaction, together with the objects it creates or deletes, before any node
 is touched.  Its ``spec`` lists named steps with JSON arguments.  Steps are
-looked up by name in a registry, so after a crash a new process can still run
-each step's undo (or redo) from the stored spec alone.
+looked up by name in ``operations.steps.STEPS``, so after a crash a new process
+can still run each step's undo (or redo) from the stored spec alone.  The
+``OperationRunner`` (``operations.runner``) drives an operation with the
+functions here; a use case's module says what its kind does in the database
+(``KindDef``), and ``operations.registry`` lists every kind.
 
 * ``rollback`` operations (create, expand, add): on failure the started steps
   are undone in reverse order, then the kind's DB rollback removes the pending
@@ -25,37 +28,22 @@ no-op.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
 from pyketi.db.models import Operation
-from pyketi.executors.base import Executor, NodeUnreachable
+from pyketi.executors.base import NodeUnreachable
+from pyketi.operations import steps as registry
+from pyketi.operations.record import Record
+from pyketi.operations.steps import Step, StepContext
 
 log = logging.getLogger("pyketi.operations")
 
-
-@dataclass(frozen=True)
-class StepContext:
-    """What a step may use: the node executor (steps never see the database)."""
-
-    executor: Executor
-
-
-StepFn = Callable[[StepContext, dict], Awaitable[Any]]
-DbFn = Callable[[Session, Operation, dict], Any]
-
-
-@dataclass(frozen=True)
-class StepDef:
-    do: StepFn
-    undo: StepFn | None = None
-    # hosts ``do`` changes: if one is known unreachable, the step fails before
-    # touching any node and needs no undo
-    touches: Callable[[dict], list[str]] | None = None
+# the end of an operation in the database: (session, operation id, its data, step results)
+DbFn = Callable[[Session, str, Any, dict], Any]
 
 
 @dataclass(frozen=True)
@@ -64,24 +52,9 @@ class KindDef:
 
     type_name: str                  # heketi pending-op type_name
     recovery: str                   # "rollback" | "forward"
+    data: type[Record]              # the operation's data (``spec["data"]``)
     finalize: DbFn                  # success: make the change visible
     rollback: DbFn                  # failure (rollback kinds) / lift marks (forward kinds)
-
-
-STEPS: dict[str, StepDef] = {}
-KINDS: dict[str, KindDef] = {}
-
-
-def step(name: str, undo: StepFn | None = None,
-         touches: Callable[[dict], list[str]] | None = None) -> Callable[[StepFn], StepFn]:
-    def register(fn: StepFn) -> StepFn:
-        STEPS[name] = StepDef(fn, undo, touches)
-        return fn
-    return register
-
-
-def kind(name: str, definition: KindDef) -> None:
-    KINDS[name] = definition
 
 
 class OperationFailed(Exception):
@@ -95,25 +68,30 @@ class CleanupPending(OperationFailed):
 
 
 def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
-                  steps: list[dict], changes: list[dict], data: dict | None = None) -> Operation:
+                  steps: list[Step], changes: list[dict], data: Record) -> Operation:
     op = Operation(id=op_id, type=kind_name, status="", owner=owner,
-                   spec={"kind": kind_name, "steps": steps, "data": data or {}},
+                   spec={"kind": kind_name, "steps": [st.to_json() for st in steps],
+                         "data": data.to_json()},
                    changes=changes, started_steps=[])
     session.add(op)
     return op
 
 
-async def run_steps(ctx: StepContext, steps: list[dict],
+def stored_steps(op: Operation) -> list[Step]:
+    return registry.load(op.spec["steps"])
+
+
+async def run_steps(ctx: StepContext, steps: list[Step],
                     started: list[int] | None = None) -> dict[str, Any]:
     """Run steps in order; ``started`` collects the index of each step begun."""
     results: dict[str, Any] = {}
     for index, st in enumerate(steps):
-        definition = STEPS[st["name"]]
+        definition = registry.definition(st.name)
         if definition.touches is not None:
-            _refuse_unreachable(ctx, definition.touches(st["args"]))
+            _refuse_unreachable(ctx, definition.touches(st.args))
         if started is not None:
             started.append(index)
-        results[st["name"]] = await definition.do(ctx, st["args"])
+        results[st.name] = await definition.do(ctx, st.args)
     return results
 
 
@@ -125,27 +103,17 @@ def _refuse_unreachable(ctx: StepContext, hosts: list[str]) -> None:
             raise NodeUnreachable(reason, host)
 
 
-async def undo_steps(ctx: StepContext, steps: list[dict], started: list[int]) -> list[str]:
+async def undo_steps(ctx: StepContext, steps: list[Step], started: list[int]) -> list[str]:
     """Undo started steps in reverse order; returns the errors (empty = clean)."""
     errors = []
     for index in sorted(set(started), reverse=True):
         st = steps[index]
-        undo = STEPS[st["name"]].undo
+        undo = registry.definition(st.name).undo
         if undo is None:
             continue
         try:
-            await undo(ctx, st["args"])
+            await undo(ctx, st.args)
         except Exception as e:  # noqa: BLE001
-            log.warning("undo of step %s failed: %s", st["name"], e)
-            errors.append(f"{st['name']}: {e}")
+            log.warning("undo of step %s failed: %s", st.name, e)
+            errors.append(f"{st.name}: {e}")
     return errors
-
-
-async def gather_hosts(calls: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:
-    """Run one coroutine per host in parallel; raise the first error after all finished."""
-    hosts = list(calls)
-    outcomes = await asyncio.gather(*(calls[h]() for h in hosts), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return dict(zip(hosts, outcomes))

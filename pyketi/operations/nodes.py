@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Cluster, Device, Hostname, Node, Operation
+from pyketi.db.models import Cluster, Device, Hostname, Node
 from pyketi.db.session import lock_row
 from pyketi.errors import BadRequest, Conflict, NotFound
 from pyketi.executors.base import ExecutorError
 from pyketi.ids import new_id
 from pyketi.operations import engine
-from pyketi.operations.engine import KindDef, StepContext, step
+from pyketi.operations.engine import KindDef
+from pyketi.operations.record import NodeRef
+from pyketi.operations.steps import Step, peers
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -27,28 +29,6 @@ class NodeAdd:
     manage: list[str]
     storage: list[str]
     tags: dict[str, str] = field(default_factory=dict)
-
-
-# -- steps ------------------------------------------------------------------
-
-async def _probe(ctx: StepContext, args: dict) -> None:
-    await ctx.executor.peer_probe(args["host"], args["storage"])
-
-
-async def _detach(ctx: StepContext, args: dict) -> None:
-    await ctx.executor.peer_detach(args["host"], args["storage"])
-
-
-async def _detach_quietly(ctx: StepContext, args: dict) -> None:
-    """heketi: peer detach errors on node delete are logged and ignored."""
-    try:
-        await _detach(ctx, args)
-    except ExecutorError:
-        pass
-
-
-step("peer_probe", undo=_detach, touches=lambda args: [args["host"]])(_probe)
-step("peer_detach")(_detach_quietly)
 
 
 # -- add ----------------------------------------------------------------------
@@ -105,20 +85,20 @@ def build_add(s: Session, rt: "Runtime", req: NodeAdd, peer: str | None, node_id
     _register_hostnames(s, node_id, req)
     steps = []
     if peer:
-        steps.append({"name": "peer_probe", "args": {"host": peer, "storage": req.storage[0]}})
+        steps.append(Step("peer_probe", peers.Peer(peer, req.storage[0])))
     engine.new_operation(s, op_id, "add-node", rt.runner.instance_id, steps,
-                         [{"id": node_id, "description": "Add node"}], {"node_id": node_id})
+                         [{"id": node_id, "description": "Add node"}], NodeRef(node_id))
     return op_id
 
 
-def _finalize_add(s: Session, op: Operation, _results: dict) -> None:
-    node = s.get(Node, op.spec["data"]["node_id"])
+def _finalize_add(s: Session, _op_id: str, data: NodeRef, _results: dict) -> None:
+    node = s.get(Node, data.node_id)
     node.pending_op = None
 
 
-def _rollback_add(s: Session, op: Operation, _results: dict) -> None:
+def _rollback_add(s: Session, _op_id: str, data: NodeRef, _results: dict) -> None:
     """Remove the node and its hostname registrations (failed add, finished delete)."""
-    node_id = op.spec["data"]["node_id"]
+    node_id = data.node_id
     for h in s.execute(select(Hostname).where(Hostname.node_id == node_id)).scalars():
         s.delete(h)
     node = s.get(Node, node_id)
@@ -126,7 +106,7 @@ def _rollback_add(s: Session, op: Operation, _results: dict) -> None:
         s.delete(node)
 
 
-engine.kind("add-node", KindDef("unknown", "rollback", _finalize_add, _rollback_add))
+ADD_KIND = KindDef("unknown", "rollback", NodeRef, _finalize_add, _rollback_add)
 
 
 async def add(rt: "Runtime", req: NodeAdd) -> str:
@@ -152,20 +132,19 @@ def build_delete(s: Session, rt: "Runtime", node_id: str, op_id: str) -> str:
                        .order_by(Node.id)).scalars().first()
     steps = []
     if others is not None:
-        steps.append({"name": "peer_detach", "args": {"host": others.manage,
-                                                      "storage": node.storage}})
+        steps.append(Step("peer_detach", peers.Peer(others.manage, node.storage)))
     engine.new_operation(s, op_id, "delete-node", rt.runner.instance_id, steps,
-                         [{"id": node_id, "description": "Delete node"}], {"node_id": node_id})
+                         [{"id": node_id, "description": "Delete node"}], NodeRef(node_id))
     return op_id
 
 
-def _lift_delete(s: Session, op: Operation, _results: dict) -> None:
-    node = s.get(Node, op.spec["data"]["node_id"])
+def _lift_delete(s: Session, _op_id: str, data: NodeRef, _results: dict) -> None:
+    node = s.get(Node, data.node_id)
     if node is not None:
         node.pending_op = None
 
 
-engine.kind("delete-node", KindDef("unknown", "forward", _rollback_add, _lift_delete))
+DELETE_KIND = KindDef("unknown", "forward", NodeRef, _rollback_add, _lift_delete)
 
 
 async def delete(rt: "Runtime", node_id: str) -> str:

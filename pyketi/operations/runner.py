@@ -38,7 +38,9 @@ from pyketi.errors import ApiError, Busy
 from pyketi.executors.base import Executor
 from pyketi.ids import new_id
 from pyketi.operations import engine
-from pyketi.operations.engine import CleanupPending, OperationFailed, StepContext
+from pyketi.operations.engine import CleanupPending, KindDef, OperationFailed
+from pyketi.operations.registry import KINDS
+from pyketi.operations.steps import StepContext
 from pyketi.operations.jobs import REQUEST_ROLE, JobQueue
 
 log = logging.getLogger("pyketi.operations")
@@ -214,8 +216,8 @@ class OperationRunner:
     async def execute(self, op_id: str) -> Any:
         """Run a freshly built operation to its end (success or rolled-back failure)."""
         op = await self.db.read(lambda s: s.get(Operation, op_id))
-        kd = engine.KINDS[op.type]
-        steps = op.spec["steps"]
+        kd = KINDS[op.type]
+        steps = engine.stored_steps(op)
         started: list[int] = []
         try:
             results = await engine.run_steps(self.context, steps, started)
@@ -229,29 +231,29 @@ class OperationRunner:
                                 "cleaner: %s", op_id, message, "; ".join(undo_errors))
                     self.cleanup_later()
                     raise CleanupPending(message) from e
-            await self.db.write(_db_end(op_id, kd.rollback, {}, None))
+            await self.db.write(_db_end(op_id, kd, kd.rollback, {}, None))
             raise OperationFailed(message) from e
-        return await self.db.write(_db_end(op_id, kd.finalize, results, None))
+        return await self.db.write(_db_end(op_id, kd, kd.finalize, results, None))
 
     async def recover(self, op: Operation) -> None:
         """Clean up an operation whose process died (or whose undo failed before)."""
-        kd = engine.KINDS.get(op.type)
+        kd = KINDS.get(op.type)
         if kd is None:
             log.error("operation %s has unknown kind %s; leaving it", op.id, op.type)
             return
-        steps = op.spec["steps"]
+        steps = engine.stored_steps(op)
         message = "operation interrupted (pyketi restarted) and rolled back"
         try:
             if kd.recovery == "forward":
                 results = await engine.run_steps(self.context, steps)
                 await self.db.write(_db_end(
-                    op.id, kd.finalize, results,
+                    op.id, kd, kd.finalize, results,
                     "operation interrupted (pyketi restarted); completed by cleanup"))
                 return
             errors = await engine.undo_steps(self.context, steps, list(range(len(steps))))
             if errors:
                 raise OperationFailed("; ".join(errors))
-            await self.db.write(_db_end(op.id, kd.rollback, {}, message))
+            await self.db.write(_db_end(op.id, kd, kd.rollback, {}, message))
         except Exception as e:  # noqa: BLE001
             log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
             await self.db.write(_mark_failed(op.id, str(e)))
@@ -342,13 +344,13 @@ class OperationRunner:
             return cleaned
 
 
-def _db_end(op_id: str, fn: engine.DbFn, results: dict,
+def _db_end(op_id: str, kd: KindDef, fn: engine.DbFn, results: dict,
             job_error: str | None) -> Callable[[Session], Any]:
     def end(s: Session) -> Any:
         op = s.get(Operation, op_id)
         if op is None:
             return None
-        value = fn(s, op, results)
+        value = fn(s, op_id, kd.data.from_json(op.spec["data"]), results)
         s.delete(op)
         if job_error is not None:
             s.execute(update(Job).where(Job.operation_id == op_id, Job.status == "pending")

@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Cluster, Gid, Node, Operation, Volume
+from pyketi.db.models import Brick, Cluster, Gid, Node, Volume
 from pyketi.db.session import lock_row
 from pyketi.errors import BadRequest, ServerError
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
 from pyketi.operations.common import delete_volume_row
 from pyketi.operations.engine import KindDef
-from pyketi.operations.steps import bricks_by_host, volume_request
+from pyketi.operations.executor_requests import bricks_by_host, volume_request
+from pyketi.operations.record import VolumeRef
+from pyketi.operations.steps import Step, volumes
 from pyketi.placement import Durability, PlacementError, VolumeSpec, place_volume
 from pyketi.placement import parse_volume_options
 
@@ -160,20 +162,20 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
                         created_by=req.created_by)
         s.add(volume)
         s.flush()
-        bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
+        new_bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
         s.flush()
         nodes = _nodes(s, cid)
         first_host = nodes[placement.sets[0][0].node_id].manage
         hosts = [first_host] + sorted(n.manage for n in nodes.values() if n.manage != first_host)
         steps = [
-            {"name": "bricks_create", "args": {"hosts": bricks_by_host(bricks, nodes, gid)}},
-            {"name": "volume_create", "args": {
-                "hosts": hosts, "name": name, "volume": volume_request(volume, bricks, nodes)}},
+            Step("bricks_create", bricks_by_host(new_bricks, nodes, gid)),
+            Step("volume_create", volumes.VolumeCreate(
+                hosts, name, volume_request(volume, new_bricks, nodes))),
         ]
-        changes = [{"id": b.id, "description": "Add brick"} for b in bricks]
+        changes = [{"id": b.id, "description": "Add brick"} for b in new_bricks]
         changes.append({"id": volume_id, "description": "Add volume"})
         engine.new_operation(s, op_id, "create-volume", rt.runner.instance_id, steps, changes,
-                             {"volume_id": volume_id})
+                             VolumeRef(volume_id))
         return op_id
     raise ServerError("Failed to allocate new volume: " + allocation_error(errors))
 
@@ -205,8 +207,8 @@ def _volume_bricks(s: Session, volume_id: str) -> list[Brick]:
     return list(s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars())
 
 
-def finalize(s: Session, op: Operation, _results: dict) -> str:
-    volume_id = op.spec["data"]["volume_id"]
+def finalize(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> str:
+    volume_id = data.volume_id
     volume = s.get(Volume, volume_id)
     volume.pending_op = None
     volume.busy_op = None
@@ -215,14 +217,14 @@ def finalize(s: Session, op: Operation, _results: dict) -> str:
     return volume_id
 
 
-def rollback(s: Session, op: Operation, _results: dict) -> None:
-    volume_id = op.spec["data"]["volume_id"]
+def rollback(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> None:
+    volume_id = data.volume_id
     placement_db.release_bricks(s, _volume_bricks(s, volume_id))
     s.flush()
     delete_volume_row(s, volume_id)
 
 
-engine.kind("create-volume", KindDef("create-volume", "rollback", finalize, rollback))
+KIND = KindDef("create-volume", "rollback", VolumeRef, finalize, rollback)
 
 
 async def create(rt: "Runtime", req: VolumeCreate, auto_gid: bool = False) -> str:
