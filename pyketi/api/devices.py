@@ -14,7 +14,7 @@ from pyketi.api.validation import DEVICE_RE, Errors, Fields, check_id, check_tag
 from pyketi.db.models import Device
 from pyketi.errors import NotFound
 from pyketi.executors.validate import device_path_problem
-from pyketi.operations import devices
+from pyketi.operations import device_add, device_delete, device_resync, device_state
 
 
 async def add(request: web.Request) -> web.Response:
@@ -32,7 +32,7 @@ async def add(request: web.Request) -> web.Response:
     check_id(errors, "node", node)
     check_tags(errors, tags)
     errors.raise_if_any()
-    return accepted(await devices.add(runtime(request), node, name, tags, destroy))
+    return accepted(await device_add.add(runtime(request), node, name, tags, destroy))
 
 
 async def info(request: web.Request) -> web.Response:
@@ -51,17 +51,17 @@ async def delete(request: web.Request) -> web.Response:
     force = False
     if request.content_length:
         force = Fields(await read_json(request)).bool("forceforget")
-    return accepted(await devices.delete(runtime(request), request.match_info["id"], force))
+    return accepted(await device_delete.delete(runtime(request), request.match_info["id"], force))
 
 
 async def set_state(request: web.Request) -> web.Response:
     state, heal = await parse_state(request)
-    return accepted(await devices.set_state(runtime(request), request.match_info["id"],
+    return accepted(await device_state.set_state(runtime(request), request.match_info["id"],
                                             state, heal))
 
 
 async def resync(request: web.Request) -> web.Response:
-    return accepted(await devices.resync(runtime(request), request.match_info["id"]),
+    return accepted(await device_resync.resync(runtime(request), request.match_info["id"]),
                     html=True)
 
 

@@ -13,7 +13,7 @@ from pyketi.api.validation import (Errors, Fields, check_id, check_tags, go_list
                                    read_json)
 from pyketi.db.models import Node
 from pyketi.errors import NotFound
-from pyketi.operations import nodes
+from pyketi.operations import node_add, node_delete, node_state
 
 ID = "{id:[A-Fa-f0-9]+}"
 STATES = ("online", "offline", "failed")
@@ -39,7 +39,8 @@ async def add(request: web.Request) -> web.Response:
     check_id(errors, "cluster", cluster)
     check_tags(errors, tags)
     errors.raise_if_any()
-    job = await nodes.add(runtime(request), nodes.NodeAdd(zone, cluster, manage, storage, tags))
+    job = await node_add.add(runtime(request),
+                            node_add.NodeAdd(zone, cluster, manage, storage, tags))
     return accepted(job)
 
 
@@ -56,7 +57,7 @@ async def info(request: web.Request) -> web.Response:
 
 
 async def delete(request: web.Request) -> web.Response:
-    return accepted(await nodes.delete(runtime(request), request.match_info["id"]))
+    return accepted(await node_delete.delete(runtime(request), request.match_info["id"]))
 
 
 async def parse_state(request: web.Request) -> tuple[str, str]:
@@ -75,7 +76,7 @@ async def parse_state(request: web.Request) -> tuple[str, str]:
 
 async def set_state(request: web.Request) -> web.Response:
     state, heal = await parse_state(request)
-    return accepted(await nodes.set_state(runtime(request), request.match_info["id"],
+    return accepted(await node_state.set_state(runtime(request), request.match_info["id"],
                                           state, heal))
 
 

@@ -17,7 +17,8 @@ from pyketi.executors import validate as V
 from pyketi.executors.base import ExecutorError
 from pyketi.executors.validate import CONTROL_RE
 from pyketi.ids import is_valid_id
-from pyketi.operations import volume_clone, volume_create, volume_delete, volume_expand
+from pyketi.operations import (block_restriction, volume_clone, volume_create, volume_delete,
+                               volume_expand)
 from pyketi.placement import Durability, min_volume_size_kib, parse_volume_options
 
 GIB_KIB = 1024 * 1024
@@ -201,14 +202,14 @@ async def clone(request: web.Request) -> web.Response:
     return accepted(await volume_clone.clone(runtime(request), request.match_info["id"], name))
 
 
-async def block_restriction(request: web.Request) -> web.Response:
+async def set_block_restriction(request: web.Request) -> web.Response:
     body = Fields(await read_json(request))
     restriction = body.str("restriction")
     if restriction not in ("", "locked"):
         raise BadRequest("validation failed: restriction: must be a valid value.")
     await check_may_change(request, request.match_info["id"])
-    return accepted(await volume_clone.set_restriction(runtime(request),
-                                                       request.match_info["id"], restriction))
+    return accepted(await block_restriction.set_restriction(
+        runtime(request), request.match_info["id"], restriction))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -218,4 +219,4 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_delete(f"/volumes/{ID}", delete)
     router.add_post(f"/volumes/{ID}/expand", expand)
     router.add_post(f"/volumes/{ID}/clone", clone)
-    router.add_post(f"/volumes/{ID}/block-restriction", block_restriction)
+    router.add_post(f"/volumes/{ID}/block-restriction", set_block_restriction)

@@ -8,8 +8,9 @@ here; its steps are listed in ``operations.steps.STEPS``.
 
 from __future__ import annotations
 
-from pyketi.operations import (device_remove, devices, nodes, volume_clone, volume_create,
-                               volume_delete, volume_expand)
+from pyketi.operations import (device_add, device_delete, device_remove, device_resync, node_add,
+                               node_delete, volume_clone, volume_create, volume_delete,
+                               volume_expand)
 from pyketi.operations.engine import KindDef
 
 KINDS: dict[str, KindDef] = {
@@ -18,9 +19,9 @@ KINDS: dict[str, KindDef] = {
     "delete-volume": volume_delete.KIND,
     "clone-volume": volume_clone.KIND,
     "evict-brick": device_remove.KIND,
-    "add-device": devices.ADD_KIND,
-    "delete-device": devices.DELETE_KIND,
-    "resync-device": devices.RESYNC_KIND,
-    "add-node": nodes.ADD_KIND,
-    "delete-node": nodes.DELETE_KIND,
+    "add-device": device_add.KIND,
+    "delete-device": device_delete.KIND,
+    "resync-device": device_resync.KIND,
+    "add-node": node_add.KIND,
+    "delete-node": node_delete.KIND,
 }

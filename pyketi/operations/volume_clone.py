@@ -1,5 +1,5 @@
 """Volume clone (gluster snapshot + clone; clone bricks share the origin's thin
-pools and take no device space) and the block-hosting restriction change."""
+pools and take no device space)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pyketi.db.models import Brick, Volume
-from pyketi.errors import Conflict, NotFound
+from pyketi.errors import Conflict
 from pyketi.ids import new_id
 from pyketi.operations import engine
 from pyketi.operations.common import claim_volume, cluster_nodes, manage_hosts, volume_bricks
@@ -107,34 +107,3 @@ KIND = KindDef("clone-volume", "rollback", CloneData, finalize, rollback)
 async def clone(rt: "Runtime", volume_id: str, name: str) -> str:
     return await rt.runner.submit(lambda s, op_id: build(s, rt, volume_id, name, op_id),
                                   lambda clone_id: f"/volumes/{clone_id}")
-
-
-async def set_restriction(rt: "Runtime", volume_id: str, restriction: str) -> str:
-    """Block-hosting restriction: a database change, answered through the queue (303)."""
-
-    def build_restriction(s: Session) -> None:
-        volume = s.get(Volume, volume_id)
-        if volume is None or volume.pending_op is not None:
-            raise NotFound()
-        if not volume.block:
-            raise Conflict("Failed to set block restriction: Block restrictions can only be "
-                           "set on block hosting volumes")
-        if volume.busy_op is not None:
-            raise Conflict(f"Volume {volume_id} is busy with another operation; retry later")
-        info = dict(volume.blockinfo or {})
-        if restriction == "" and info.get("restriction") == "locked-by-update":
-            need = volume.size - volume.size * 98 // 100
-            free = info.get("freesize", 0)
-            if free < need:
-                raise Conflict(f"Failed to set block restriction: Can not unlock volume. "
-                               f"{need}GiB free space is required, but found {free}GiB")
-        if restriction:
-            info["restriction"] = restriction
-        else:
-            info.pop("restriction", None)
-        volume.blockinfo = info
-
-    async def work() -> str:
-        return f"/volumes/{volume_id}"
-
-    return await rt.runner.start_job(work, prepare=build_restriction, throttled=True)

@@ -15,6 +15,7 @@ from pyketi.db.session import lock_row
 from pyketi.errors import BadRequest, ServerError
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
+from pyketi.operations.block_restriction import block_sizes
 from pyketi.operations.common import delete_volume_row
 from pyketi.operations.engine import KindDef
 from pyketi.operations.executor_requests import bricks_by_host, volume_request
@@ -192,8 +193,8 @@ def allocation_error(errors: list[tuple[str, str]]) -> str:
 def _blockinfo(req: VolumeCreate) -> dict:
     if not req.block:
         return {}
-    free = req.size * 98 // 100
-    return {"freesize": free, "reservedsize": req.size - free}
+    free, reserved = block_sizes(req.size)
+    return {"freesize": free, "reservedsize": reserved}
 
 
 def _nodes(s: Session, cluster_id: str) -> dict[str, Node]:

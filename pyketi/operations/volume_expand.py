@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from pyketi.db.models import Volume
 from pyketi.errors import ServerError
 from pyketi.operations import engine, placement_db
+from pyketi.operations.block_restriction import block_sizes
 from pyketi.operations.common import claim_volume, cluster_nodes, volume_bricks
 from pyketi.operations.engine import KindDef
 from pyketi.operations.executor_requests import bricks_by_host, volume_request
@@ -73,9 +74,9 @@ def finalize(s: Session, op_id: str, data: ExpandData, _results: dict) -> None:
     volume.size += data.delta
     if volume.block:
         info = dict(volume.blockinfo or {})
-        free_delta = data.delta * 98 // 100
-        info["freesize"] = info.get("freesize", 0) + free_delta
-        info["reservedsize"] = info.get("reservedsize", 0) + data.delta - free_delta
+        free, reserved = block_sizes(data.delta)
+        info["freesize"] = info.get("freesize", 0) + free
+        info["reservedsize"] = info.get("reservedsize", 0) + reserved
         volume.blockinfo = info
     volume.busy_op = None
     for brick in volume_bricks(s, volume.id):
