@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy.orm import Session
-
 from pyketi.api.context import runtime
 from pyketi.api.nodes import ID, parse_state
-from pyketi.api.render import device_info
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import DEVICE_RE, Errors, Fields, check_id, check_tags, read_json
+from pyketi.db import queries
 from pyketi.db.models import Device
 from pyketi.errors import NotFound
 from pyketi.executors.validate import device_path_problem
@@ -38,13 +36,10 @@ async def add(request: web.Request) -> web.Response:
 async def info(request: web.Request) -> web.Response:
     did = request.match_info["id"]
 
-    def do(s: Session) -> dict:
-        device = s.get(Device, did)
-        if device is None or device.pending_op is not None:
-            raise NotFound()
-        return device_info(device)
-
-    return json_response(await runtime(request).db.read(do))
+    data = await runtime(request).db.read(lambda s: queries.device(s, did))
+    if data is None:
+        raise NotFound()
+    return json_response(data)
 
 
 async def delete(request: web.Request) -> web.Response:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy.orm import Session
-
 from pyketi.api.context import runtime
-from pyketi.api.render import node_info
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import (Errors, Fields, check_id, check_tags, go_list, is_host,
                                    read_json)
+from pyketi.db import queries
 from pyketi.db.models import Node
 from pyketi.errors import NotFound
 from pyketi.operations import node_add, node_delete, node_state
@@ -47,13 +45,10 @@ async def add(request: web.Request) -> web.Response:
 async def info(request: web.Request) -> web.Response:
     nid = request.match_info["id"]
 
-    def do(s: Session) -> dict:
-        node = s.get(Node, nid)
-        if node is None or node.pending_op is not None:
-            raise NotFound()
-        return node_info(node)
-
-    return json_response(await runtime(request).db.read(do))
+    data = await runtime(request).db.read(lambda s: queries.node(s, nid))
+    if data is None:
+        raise NotFound()
+    return json_response(data)
 
 
 async def delete(request: web.Request) -> web.Response:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from pyketi.api.context import runtime
 from pyketi.api.nodes import ID
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.validation import Fields, read_json
+from pyketi.db import queries
 from pyketi.db.models import Operation
 from pyketi.errors import BadRequest, NotFound
 from pyketi.ids import is_valid_id
@@ -24,7 +22,7 @@ def _summary(op: Operation, running: set[str]) -> dict:
 
 async def info(request: web.Request) -> web.Response:
     rt = runtime(request)
-    ops = await rt.db.read(lambda s: list(s.execute(select(Operation)).scalars()))
+    ops = await rt.db.read(queries.operations)
     return json_response({
         "total": len(ops), "in_flight": rt.runner.inflight,
         "stale": sum(1 for o in ops if o.status == "stale"),
@@ -34,8 +32,7 @@ async def info(request: web.Request) -> web.Response:
 
 async def pending_list(request: web.Request) -> web.Response:
     rt = runtime(request)
-    ops = await rt.db.read(lambda s: list(s.execute(select(Operation)
-                                                    .order_by(Operation.id)).scalars()))
+    ops = await rt.db.read(queries.operations)
     return json_response({"pendingoperations": [_summary(o, rt.runner.running_ops) for o in ops]})
 
 
@@ -43,15 +40,12 @@ async def pending_details(request: web.Request) -> web.Response:
     rt = runtime(request)
     op_id = request.match_info["id"]
 
-    def do(s: Session) -> dict:
-        op = s.get(Operation, op_id)
-        if op is None:
-            raise NotFound(f"Id not found: {op_id}")
-        out = _summary(op, rt.runner.running_ops)
-        out["changes"] = list(op.changes)
-        return out
-
-    return json_response(await rt.db.read(do))
+    op = await rt.db.read(lambda s: queries.operation(s, op_id))
+    if op is None:
+        raise NotFound(f"Id not found: {op_id}")
+    out = _summary(op, rt.runner.running_ops)
+    out["changes"] = list(op.changes)
+    return json_response(out)
 
 
 async def cleanup(request: web.Request) -> web.Response:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
+from pyketi.node_paths import brick_mount_point, brick_path
+
 
 class ExecutorError(Exception):
     """A node command failed. ``str(err)`` is the text shown to API clients."""
@@ -82,11 +84,11 @@ class BrickRequest:
 
     @property
     def mount_point(self) -> str:
-        return f"/var/lib/heketi/mounts/vg_{self.device_id}/brick_{self.id}"
+        return brick_mount_point(self.device_id, self.id)
 
     @property
     def brick_path(self) -> str:
-        return self.path or self.mount_point + "/brick"
+        return self.path or brick_path(self.device_id, self.id)
 
 
 @dataclass

@@ -196,3 +196,8 @@ def parse_volume_option(option: object) -> tuple[str, str] | None:
     if problem:
         raise ExecutorError(f"invalid volume option {option!r}: {problem}")
     return parts[0], parts[1]
+
+
+def escape_controls(text: str) -> str:
+    """Control characters of an echoed value as ``\\xNN`` escapes (never raw in a reply or log)."""
+    return CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from pyketi.db.models import Brick, Device, Volume
 from pyketi.db.session import lock_row
-from pyketi.errors import Conflict
+from pyketi.errors import Conflict, NotFound
 from pyketi.ids import new_id
+from pyketi.node_paths import brick_path
 from pyketi.operations import engine, placement_db
 from pyketi.operations.common import cluster_nodes
 from pyketi.operations.engine import KindDef
@@ -86,7 +87,7 @@ def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
     volume.busy_op = op_id
     new_bid = new_id()
     new = Brick(id=new_bid, volume_id=volume.id, device_id=new_device, node_id=new_node,
-                path=placement_db.brick_path(new_device, new_bid), size=brick.size,
+                path=brick_path(new_device, new_bid), size=brick.size,
                 tp_size=tp, pool_metadata_size=meta, space=total,
                 lvm_thin_pool=f"tp_{new_bid}", lvm_lv="", subtype=brick.subtype,
                 set_index=brick.set_index, position=brick.position, pending_op=op_id)
@@ -130,6 +131,21 @@ def _rollback(s: Session, _op_id: str, data: EvictData, _results: dict) -> None:
 
 
 KIND = KindDef("evict-brick", "rollback", EvictData, _finalize, _rollback)
+
+
+def build_evict_brick(s: Session, rt: "Runtime", brick_id: str, op_id: str) -> str:
+    """``POST /bricks/to-evict/{id}``: one brick moved (heketi ``BrickEvict``)."""
+    brick = s.get(Brick, brick_id)
+    if brick is None or brick.pending_op is not None:
+        raise NotFound()
+    try:
+        return build_evict(s, rt, brick.device_id, brick_id, None, op_id)
+    except NoReplacement:
+        raise Conflict("No Replacement was found for resource requested to be removed") from None
+
+
+async def evict_brick(rt: "Runtime", brick_id: str) -> str:
+    return await rt.runner.submit(lambda s, op_id: build_evict_brick(s, rt, brick_id, op_id))
 
 
 async def remove_device(rt: "Runtime", device_id: str, healcheck: str = "",

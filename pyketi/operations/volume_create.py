@@ -10,19 +10,22 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Cluster, Gid, Node, Volume
+from pyketi.db import queries
+from pyketi.db.models import Brick, Cluster, Gid, Volume
 from pyketi.db.session import lock_row
 from pyketi.errors import BadRequest, ServerError
+from pyketi.executors.validate import escape_controls
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
 from pyketi.operations.block_restriction import block_sizes
-from pyketi.operations.common import delete_volume_row
+from pyketi.operations.common import cluster_nodes, delete_volume_row
 from pyketi.operations.engine import KindDef
 from pyketi.operations.executor_requests import bricks_by_host, volume_request
 from pyketi.operations.record import VolumeRef
 from pyketi.operations.steps import Step, volumes
-from pyketi.placement import Durability, PlacementError, VolumeSpec, place_volume
-from pyketi.placement import parse_volume_options
+from pyketi.placement import (Durability, PlacementError, VolumeSpec, min_volume_size_kib,
+                              parse_volume_options, place_volume)
+from pyketi.placement.sizes import GB
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -122,19 +125,32 @@ def _allocate_gid(s: Session, rt: "Runtime", volume_id: str) -> int:
             lost.add(gid)            # a concurrent build committed it first
 
 
+def check_request(s: Session, rt: "Runtime", req: VolumeCreate) -> list[str]:
+    """heketi's checks before placement, in its order: some cluster exists, every
+    requested one exists, the size fits the smallest brick. Returns the clusters to try."""
+    missing = queries.missing_cluster(s, req.clusters)
+    if missing == "":
+        raise BadRequest("No clusters configured")
+    if missing is not None:
+        raise BadRequest(f"Cluster id {escape_controls(missing)} not found")
+    minimum = min_volume_size_kib(
+        Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
+    if req.size * GB < minimum:
+        raise BadRequest(f"Requested volume size ({req.size} GB) is smaller than the "
+                         f"minimum supported volume size ({minimum})")
+    return req.clusters or queries.cluster_ids(s)
+
+
 def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: str,
           auto_gid: bool = False) -> str:
     """Place the volume and record everything as pending. Returns the op id."""
     name = req.name or f"vol_{volume_id}"
-    cluster_ids = req.clusters or list(s.execute(select(Cluster.id).order_by(Cluster.id))
-                                       .scalars())
-    if not cluster_ids:
-        raise BadRequest("No clusters configured")
+    cluster_ids = check_request(s, rt, req)
     options = stored_options(rt, req)
     errors: list[tuple[str, str]] = []
     for cid in cluster_ids:
         cluster = lock_row(s, Cluster, cid)
-        if cluster is None:
+        if cluster is None:  # deleted since check_request
             raise BadRequest(f"Cluster id {cid} not found")
         problem = cluster_problem(s, rt, cluster, req, name)
         if problem:
@@ -165,7 +181,7 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
         s.flush()
         new_bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
         s.flush()
-        nodes = _nodes(s, cid)
+        nodes = cluster_nodes(s, cid)
         first_host = nodes[placement.sets[0][0].node_id].manage
         hosts = [first_host] + sorted(n.manage for n in nodes.values() if n.manage != first_host)
         steps = [
@@ -195,11 +211,6 @@ def _blockinfo(req: VolumeCreate) -> dict:
         return {}
     free, reserved = block_sizes(req.size)
     return {"freesize": free, "reservedsize": reserved}
-
-
-def _nodes(s: Session, cluster_id: str) -> dict[str, Node]:
-    return {n.id: n for n in s.execute(select(Node).where(Node.cluster_id == cluster_id))
-            .scalars()}
 
 
 # -- end of the operation in the database -----------------------------------
