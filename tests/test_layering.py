@@ -82,7 +82,7 @@ def test_db_does_not_reach_up(module):
                 if m.startswith(("pyketi.api", "pyketi.operations", "pyketi.executors"))}, module
 
 
-@pytest.mark.parametrize("module", under("pyketi.placement") + ["pyketi.shapes",
+@pytest.mark.parametrize("module", under("pyketi.placement") + ["pyketi.shapes", "pyketi.units",
                                                                 "pyketi.node_paths"])
 def test_pure_modules_do_no_io(module):
     """Allocation math and JSON shapes: no database, nodes or HTTP."""

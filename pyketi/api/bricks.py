@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pyketi.api.context import runtime
-from pyketi.api.nodes import ID
+from pyketi.api.context import ID, runtime
 from pyketi.api.responses import accepted
 from pyketi.api.validation import Fields, read_json
 from pyketi.errors import BadRequest

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pyketi.api.context import runtime
+from pyketi.api.context import ID, runtime
 from pyketi.api.responses import empty_json, json_response
 from pyketi.api.validation import Fields, read_json
 from pyketi.db import queries
 from pyketi.errors import NotFound
 from pyketi.operations import clusters
 
-ID = "{id:[A-Fa-f0-9]+}"
 
 
 async def create(request: web.Request) -> web.Response:

@@ -2,7 +2,10 @@
 
 from aiohttp import web
 
+from pyketi.ids import HEX_RE
 from pyketi.operations.runtime import Runtime
+
+ID = "{id:" + HEX_RE + "}"  # the id part of a route
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 # the requester's role, set by the auth middleware (RequestKey exists from aiohttp 3.14)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pyketi.api.context import runtime
-from pyketi.api.nodes import ID, parse_state
+from pyketi.api.context import ID, runtime
+from pyketi.api.nodes import parse_state
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import DEVICE_RE, Errors, Fields, check_id, check_tags, read_json

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pyketi.api.context import runtime
+from pyketi.api.context import ID, runtime
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import (Errors, Fields, check_id, check_tags, go_list, is_host,
@@ -13,7 +13,6 @@ from pyketi.db.models import Node
 from pyketi.errors import NotFound
 from pyketi.operations import node_add, node_delete, node_state
 
-ID = "{id:[A-Fa-f0-9]+}"
 STATES = ("online", "offline", "failed")
 
 

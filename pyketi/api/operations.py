@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pyketi.api.context import runtime
-from pyketi.api.nodes import ID
+from pyketi.api.context import ID, runtime
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.validation import Fields, read_json
 from pyketi.db import queries

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pyketi.api.context import role, runtime
-from pyketi.api.nodes import ID
+from pyketi.api.context import ID, role, runtime
 from pyketi.api.responses import text_error
 
 

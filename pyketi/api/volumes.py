@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pyketi.api.context import role, runtime
-from pyketi.api.nodes import ID
+from pyketi.api.context import ID, role, runtime
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.validation import NAME_RE, Errors, Fields, read_json
 from pyketi.db import queries

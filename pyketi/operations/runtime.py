@@ -12,7 +12,7 @@ from pyketi.db.session import Database
 from pyketi.executors.base import Executor
 from pyketi.operations.runner import OperationRunner
 from pyketi.placement import Limits
-from pyketi.placement.sizes import GB as GIB_KIB  # KiB in one GiB
+from pyketi.units import GIB_KIB
 
 
 class Runtime:

@@ -25,7 +25,7 @@ from pyketi.operations.record import VolumeRef
 from pyketi.operations.steps import Step, volumes
 from pyketi.placement import (Durability, PlacementError, VolumeSpec, min_volume_size_kib,
                               parse_volume_options, place_volume)
-from pyketi.placement.sizes import GB
+from pyketi.units import GIB_KIB
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -135,7 +135,7 @@ def check_request(s: Session, rt: "Runtime", req: VolumeCreate) -> list[str]:
         raise BadRequest(f"Cluster id {escape_controls(missing)} not found")
     minimum = min_volume_size_kib(
         Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
-    if req.size * GB < minimum:
+    if req.size * GIB_KIB < minimum:
         raise BadRequest(f"Requested volume size ({req.size} GB) is smaller than the "
                          f"minimum supported volume size ({minimum})")
     return req.clusters or queries.cluster_ids(s)
