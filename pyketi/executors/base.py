@@ -37,6 +37,11 @@ class NodeUnreachable(ExecutorError):
     """The node did not answer (connection refused, timeout, ...)."""
 
 
+class NothingChanged(ExecutorError):
+    """The call failed before it changed anything on the node (e.g. ``volume create``
+    refused because the name exists there): its step needs no undo."""
+
+
 class CommandTimeout(ExecutorError):
     """A batch did not finish within its timeout (the node may hang)."""
 
@@ -204,7 +209,11 @@ class Executor(abc.ABC):
     # -- volumes (run on one node of the cluster) -------------------------
     @abc.abstractmethod
     async def volume_create(self, host: str, volume: VolumeRequest) -> None:
-        """volume create (first set) + add-brick (rest) + set options + set user.heketi.id + start."""
+        """volume create (first set) + add-brick (rest) + set options + set user.heketi.id + start.
+
+        A failure after ``volume create`` leaves the half-made volume to the caller's
+        undo (the operation engine destroys it); a failure of ``volume create`` itself
+        raises ``NothingChanged`` (a volume of that name may exist and is not ours)."""
 
     @abc.abstractmethod
     async def volume_expand(self, host: str, volume: VolumeRequest,

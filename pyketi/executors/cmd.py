@@ -15,8 +15,8 @@ from typing import Callable
 from pyketi.executors import commands as C
 from pyketi.executors import gluster_xml
 from pyketi.executors.base import (BrickRequest, DeviceInfo, Executor, ExecutorError,
-                                   HealBrickInfo, NodeUnreachable, VolumeInfo,
-                                   VolumeRequest)
+                                   HealBrickInfo, NodeUnreachable, NothingChanged,
+                                   VolumeInfo, VolumeRequest)
 from pyketi.executors.cmd_bricks import create_bricks, destroy_bricks
 from pyketi.executors.cmd_runner import HostRunner, first_failure
 from pyketi.executors.config import ExecConfig
@@ -172,12 +172,9 @@ class CmdExecutor(Executor):
         failed = first_failure(cmds, results)
         if failed is None:
             return
-        if len(results) > 1:  # the volume exists: do not leave it half set up
-            try:
-                await self.volume_destroy(host, volume.name)
-            except ExecutorError as exc:
-                log.error("host %s: cleanup of volume %s failed: %s", host, volume.name, exc)
-        raise ExecutorError(failed.error_text, host)
+        if len(results) == 1:  # "volume create" itself failed: nothing of ours to undo
+            raise NothingChanged(failed.error_text, host)
+        raise ExecutorError(failed.error_text, host)  # the engine's undo destroys it
 
     async def volume_expand(self, host: str, volume: VolumeRequest,
                             new_bricks: list[tuple[str, str]], rebalance: bool = True) -> None:

@@ -35,7 +35,7 @@ from typing import Any, Callable
 from sqlalchemy.orm import Session
 
 from pyketi.db.models import Operation
-from pyketi.executors.base import NodeUnreachable
+from pyketi.executors.base import NodeUnreachable, NothingChanged
 from pyketi.operations import steps as registry
 from pyketi.operations.record import Record
 from pyketi.operations.steps import Step, StepContext
@@ -91,7 +91,12 @@ async def run_steps(ctx: StepContext, steps: list[Step],
             _refuse_unreachable(ctx, definition.touches(st.args))
         if started is not None:
             started.append(index)
-        results[st.name] = await definition.do(ctx, st.args)
+        try:
+            results[st.name] = await definition.do(ctx, st.args)
+        except NothingChanged:
+            if started is not None:
+                started.pop()  # refused before it changed anything: no undo
+            raise
     return results
 
 

@@ -104,3 +104,36 @@ async def test_a_failing_command_ends_the_batch_and_its_error_reaches_the_client
                for line in lines)
     assert not any("vgcreate" in line for line in lines)  # the batch ended at pvcreate
     assert fake_node.errors == []
+
+
+async def test_a_half_made_volume_is_undone_once_on_the_node(make_api, sqlite_url, fake_node):
+    """``volume create`` succeeded, a later command of the batch failed: the operation's
+    undo stops and deletes the volume (once) and removes its brick; nothing is left."""
+    executor = make_executor({"executor": "ssh", "sshexec": fake_node.sshexec()}, env={})
+    api = await make_api(sqlite_url, executor=executor, volume_create_retries=0)
+    await one_node_with_device(api)
+    fake_node.on(r"volume set \S+ server.tcp-user-timeout", exit_status=1,
+                 stderr="volume set: failed: option server.tcp-user-timeout is broken\n")
+    r = await api.post("/volumes", {"size": 1, "durability": {"type": "none"},
+                                    "glustervolumeoptions": ["server.tcp-user-timeout 42"]})
+    final = await api.wait(r)
+    assert final.status == 500 and "server.tcp-user-timeout is broken" in final.text
+    argvs = fake_node.argvs()
+    name = next(a for a in argvs if a[3:5] == ["volume", "create"])[5]
+    assert argvs.count([*G, "volume", "delete", name]) == 1
+    assert any("lvremove" in a for a in argvs)
+    assert (await api.get("/volumes")).json()["volumes"] == []
+
+
+async def test_a_volume_name_taken_on_the_node_is_not_deleted(make_api, sqlite_url, fake_node):
+    executor = make_executor({"executor": "ssh", "sshexec": fake_node.sshexec()}, env={})
+    api = await make_api(sqlite_url, executor=executor, volume_create_retries=0)
+    await one_node_with_device(api)
+    fake_node.on(r"volume create taken ", exit_status=1,
+                 stderr="volume create: taken: failed: Volume taken already exists\n")
+    r = await api.post("/volumes", {"size": 1, "name": "taken", "durability": {"type": "none"}})
+    final = await api.wait(r)
+    assert final.status == 500 and "already exists" in final.text
+    argvs = fake_node.argvs()
+    assert [*G, "volume", "delete", "taken"] not in argvs
+    assert any("lvremove" in a for a in argvs)          # its own brick is removed

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from pyketi.executors.base import BrickRequest, ExecutorError, NodeUnreachable, VolumeRequest
+from pyketi.executors.base import (BrickRequest, ExecutorError, NodeUnreachable, NothingChanged,
+                                   VolumeRequest)
 from pyketi.executors.cmd import CmdExecutor
 from pyketi.executors.config import ExecConfig
 
@@ -250,19 +251,20 @@ async def test_volume_create_single_batch():
                          f"{G} volume start vol1"]
 
 
-async def test_volume_create_failure_after_create_removes_volume():
+async def test_volume_create_failure_after_create_leaves_the_undo_to_the_engine():
     ex, t = make()
     t.on("volume set vol1 a.b", exit_status=1, stderr="volume set: failed: option a.b does not exist")
-    with pytest.raises(ExecutorError, match="option a.b does not exist"):
+    with pytest.raises(ExecutorError, match="option a.b does not exist") as err:
         await ex.volume_create("node1", volume(options=["a.b 1"]))
-    assert t.lines(1) == [f"{G} volume stop vol1 force", f"{G} volume delete vol1"]
+    assert not isinstance(err.value, NothingChanged)   # the step's undo must run
+    assert len(t.batches) == 1                          # one undo layer: the engine's
 
 
-async def test_volume_create_existing_name_is_not_deleted():
+async def test_volume_create_existing_name_changed_nothing():
     ex, t = make()
     t.on("volume create", exit_status=1, stderr="volume create: vol1: failed: Volume vol1 "
                                                 "already exists")
-    with pytest.raises(ExecutorError, match="already exists"):
+    with pytest.raises(NothingChanged, match="already exists"):
         await ex.volume_create("node1", volume())
     assert len(t.batches) == 1
 
