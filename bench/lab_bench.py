@@ -42,7 +42,7 @@ async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
     from pyketi.db.migrate import ensure_schema
     from pyketi.db.session import Database
     from pyketi.executors.factory import make_executor
-    from pyketi.executors.ssh import SshTransport
+    from pyketi.executors.transports.ssh import SshTransport
     from pyketi.operations.runtime import Runtime
 
     port = 18080

@@ -129,3 +129,12 @@ def test_no_import_cycle_in_operations():
 
     for module in sorted(graph):
         walk(module, [])
+
+
+def test_every_package_is_installed():
+    """pyproject lists packages one by one: a new folder must be listed or the wheel lacks it."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    packages = {module_name(p.parent / "__init__.py") for p in PKG.rglob("__init__.py")}
+    assert packages <= listed, sorted(packages - listed)

@@ -4,10 +4,11 @@ Every method is a coroutine and addresses one node by its *manage* hostname
 (``host``); addresses inside gluster commands are *storage* hostnames carried
 in the request objects.  Implementations:
 
-* ``executors.mock.MockExecutor``   - no nodes; keeps a fake node state (for tests/demos)
-* ``executors.fault.FaultExecutor`` - wraps another executor and fails/hangs at a chosen call
-* ``executors.cmd.CmdExecutor``     - builds heketi's exact node commands
-  (``executors.commands``) and hands them to a ``Transport`` (``executors.ssh``)
+* ``executors.doubles.mock.MockExecutor``   - no nodes; keeps a fake node state (tests/demos)
+* ``executors.doubles.fault.FaultExecutor`` - wraps another executor and fails/hangs at a
+  chosen call
+* ``executors.cmd.executor.CmdExecutor``    - builds heketi's exact node commands
+  (``executors.commands``) and hands them to a ``Transport`` (``executors.transports``)
 
 Batching: a method that touches several objects on one node (``bricks_create``
 with many bricks) is one call, so a transport can run the whole batch in one

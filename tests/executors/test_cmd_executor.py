@@ -8,7 +8,7 @@ import pytest
 
 from pyketi.executors.base import (BrickRequest, ExecutorError, NodeUnreachable, NothingChanged,
                                    VolumeRequest)
-from pyketi.executors.cmd import CmdExecutor
+from pyketi.executors.cmd.executor import CmdExecutor
 from pyketi.executors.config import ExecConfig
 
 from executor_fakes import (BRICK, DEV, PV_UUID, VGDISPLAY, VOL_ID, FakeTransport, cli_xml,

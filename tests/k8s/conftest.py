@@ -20,7 +20,7 @@ async def k8s(db_url, make_api):
 
     async def factory(nodes: int = 3, devices: int = 1, device_size_gib: int = 500,
                       executor: Any = None, clusters: int = 1, **config: Any) -> K8sEnv:
-        from pyketi.executors.mock import MockExecutor
+        from pyketi.executors.doubles.mock import MockExecutor
         mock = MockExecutor(device_size_gib=device_size_gib)
         api = await make_api(db_url, executor=executor(mock) if executor else mock, **config)
         topologies = [await api.topology(nodes=nodes, devices=devices)]

@@ -13,17 +13,17 @@ import secrets
 from typing import Callable
 
 from pyketi.executors import commands as C
-from pyketi.executors import gluster_xml
+from pyketi.executors.commands import gluster_xml
 from pyketi.executors.base import (BrickRequest, DeviceInfo, Executor, ExecutorError,
                                    HealBrickInfo, NodeUnreachable, NothingChanged,
                                    VolumeInfo, VolumeRequest)
-from pyketi.executors.cmd_bricks import create_bricks, destroy_bricks
-from pyketi.executors.cmd_runner import HostRunner, first_failure
+from pyketi.executors.cmd.bricks import create_bricks, destroy_bricks
+from pyketi.executors.cmd.runner import HostRunner, first_failure
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.lvm_output import (is_not_found, parse_pv_report, parse_symlinks,
+from pyketi.executors.commands.lvm_output import (is_not_found, parse_pv_report, parse_symlinks,
                                          parse_vgdisplay)
 from pyketi.executors.reachability import Reachability
-from pyketi.executors.transport import Command, Transport
+from pyketi.executors.transports.base import Command, Transport
 
 log = logging.getLogger("pyketi.executors")
 

@@ -30,7 +30,7 @@ from pyketi.executors.base import (BrickInfo, BrickRequest, DeviceInfo, Executor
                                    ExecutorError, HealBrickInfo, NodeUnreachable,
                                    NothingChanged, VolumeInfo, VolumeRequest)
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.mock_state import MockState, brick_host
+from pyketi.executors.doubles.mock_state import MockState, brick_host
 from pyketi.units import GIB_KIB
 
 DEFAULT_DEVICE_SIZE_GIB = 500

@@ -15,9 +15,9 @@ import logging
 
 from pyketi.executors import commands as C
 from pyketi.executors.base import BrickRequest, ExecutorError
-from pyketi.executors.cmd_runner import HostRunner, first_failure
-from pyketi.executors.lvm_output import is_not_found, parse_thin_count
-from pyketi.executors.transport import Command
+from pyketi.executors.cmd.runner import HostRunner, first_failure
+from pyketi.executors.commands.lvm_output import is_not_found, parse_thin_count
+from pyketi.executors.transports.base import Command
 
 log = logging.getLogger("pyketi.executors")
 
