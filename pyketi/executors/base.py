@@ -198,7 +198,7 @@ class Executor(abc.ABC):
     # -- bricks (all bricks given are on ``host``; one batch) -------------
     @abc.abstractmethod
     async def bricks_create(self, host: str, bricks: list[BrickRequest]) -> None:
-        """Create every brick; on failure destroy what this call created, then raise."""
+        """Create every brick; on failure raise (the caller's undo destroys them all)."""
 
     @abc.abstractmethod
     async def bricks_destroy(self, host: str, bricks: list[BrickRequest]) -> list[bool]:

@@ -137,3 +137,30 @@ async def test_a_volume_name_taken_on_the_node_is_not_deleted(make_api, sqlite_u
     argvs = fake_node.argvs()
     assert [*G, "volume", "delete", "taken"] not in argvs
     assert any("lvremove" in a for a in argvs)          # its own brick is removed
+
+
+async def test_a_failed_brick_create_is_undone_once(make_api, sqlite_url, fake_node):
+    executor = make_executor({"executor": "ssh", "sshexec": fake_node.sshexec()}, env={})
+    api = await make_api(sqlite_url, executor=executor, volume_create_retries=0)
+    await one_node_with_device(api)
+    fake_node.on(r"mkfs\.xfs ", exit_status=1, stderr="mkfs.xfs: cannot open\n")
+    final = await api.wait(await api.post("/volumes", {"size": 1, "durability": {"type": "none"}}))
+    assert final.status == 500 and "mkfs.xfs: cannot open" in final.text
+    lines = fake_node.lines()
+    lvcreate = [line for line in lines if " lvcreate " in line]
+    tp_removed = [line for line in lines if " lvremove " in line and "/tp_" in line]
+    assert len(lvcreate) >= 1 and len(tp_removed) == 1      # made once, removed once
+    assert not any("volume create" in line for line in lines)
+
+
+async def test_a_device_that_is_someone_elses_pv_is_left_alone(ssh_api, fake_node):
+    api = ssh_api
+    cid = await api.cluster()
+    body = {"zone": 1, "cluster": cid,
+            "hostnames": {"manage": ["127.0.0.1"], "storage": ["127.0.0.1"]}}
+    nid = (await api.done(await api.post("/nodes", body)))["id"]
+    fake_node.on(r"pvcreate .* /dev/sdd$", exit_status=5,
+                 stderr='  Can\'t initialize physical volume "/dev/sdd" without -ff\n')
+    final = await api.wait(await api.post("/devices", {"node": nid, "name": "/dev/sdd"}))
+    assert final.status == 500
+    assert not any("pvremove" in line or "vgremove" in line for line in fake_node.lines())

@@ -80,15 +80,12 @@ class CmdExecutor(Executor):
         results = await self.runner.run(host, cmds, self.config.lvm_timeout)
         failed = first_failure(cmds, results)
         if failed is not None:
-            if len(results) == len(cmds):  # vgcreate failed: drop the PV we made
-                await self._quietly(host, [C.pv_remove(self.config, device_name, check=False)])
-            raise ExecutorError(f"Initializing device {device_name} failed (already "
-                                f"initialized or contains data?): {failed.error_text}", host)
-        try:
-            return await self._identify(host, device_name, device_id, device_name)
-        except ExecutorError:
-            await self._quietly_teardown(host, device_name, device_id)
-            raise
+            # before vgcreate nothing of ours exists (the PV may be someone else's): no
+            # undo; after it, the operation's undo (a forced teardown) removes the PV
+            error = NothingChanged if len(results) < len(cmds) else ExecutorError
+            raise error(f"Initializing device {device_name} failed (already "
+                        f"initialized or contains data?): {failed.error_text}", host)
+        return await self._identify(host, device_name, device_id, device_name)
 
     async def device_info(self, host: str, device_name: str, device_id: str,
                           pv_uuid: str = "") -> DeviceInfo:
@@ -145,18 +142,6 @@ class CmdExecutor(Executor):
         return DeviceInfo(total=sizes.total, free=sizes.free, used=sizes.used,
                           extent_size=sizes.extent_size, pv_uuid=found_uuid or pv_uuid,
                           paths=paths)
-
-    async def _quietly_teardown(self, host: str, device_name: str, device_id: str) -> None:
-        try:
-            await self._teardown(host, device_name, device_id, "", force=False)
-        except ExecutorError as exc:
-            log.error("host %s: teardown after failed setup of %s: %s", host, device_name, exc)
-
-    async def _quietly(self, host: str, cmds: list[Command]) -> None:
-        try:
-            await self.runner.run(host, cmds, self.config.lvm_timeout)
-        except ExecutorError as exc:
-            log.error("host %s: cleanup failed: %s", host, exc)
 
     # -- bricks -----------------------------------------------------------
     async def bricks_create(self, host: str, bricks: list[BrickRequest]) -> None:
