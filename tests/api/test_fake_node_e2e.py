@@ -30,11 +30,15 @@ async def ssh_api(make_api, sqlite_url, fake_node):
     return await make_api(sqlite_url, executor=executor)
 
 
-async def one_node_with_device(api) -> tuple[str, str]:
+async def one_node(api) -> tuple[str, str]:
     cid = await api.cluster()
     body = {"zone": 1, "cluster": cid,
             "hostnames": {"manage": ["127.0.0.1"], "storage": ["127.0.0.1"]}}
-    nid = (await api.done(await api.post("/nodes", body)))["id"]
+    return cid, (await api.done(await api.post("/nodes", body)))["id"]
+
+
+async def one_node_with_device(api) -> tuple[str, str]:
+    cid, nid = await one_node(api)
     await api.done(await api.post("/devices", {"node": nid, "name": "/dev/sdb"}))
     return cid, nid
 
@@ -155,10 +159,7 @@ async def test_a_failed_brick_create_is_undone_once(make_api, sqlite_url, fake_n
 
 async def test_a_device_that_is_someone_elses_pv_is_left_alone(ssh_api, fake_node):
     api = ssh_api
-    cid = await api.cluster()
-    body = {"zone": 1, "cluster": cid,
-            "hostnames": {"manage": ["127.0.0.1"], "storage": ["127.0.0.1"]}}
-    nid = (await api.done(await api.post("/nodes", body)))["id"]
+    _, nid = await one_node(api)
     fake_node.on(r"pvcreate .* /dev/sdd$", exit_status=5,
                  stderr='  Can\'t initialize physical volume "/dev/sdd" without -ff\n')
     final = await api.wait(await api.post("/devices", {"node": nid, "name": "/dev/sdd"}))
