@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pyketi.api.context import ID, runtime
+from pyketi.api.context import ID, read_or_404, runtime
 from pyketi.api.responses import empty_json, json_response
 from pyketi.api.validation import Fields, read_json
 from pyketi.db import queries
-from pyketi.errors import NotFound
 from pyketi.operations import clusters
 
 
@@ -26,12 +25,7 @@ async def list_(request: web.Request) -> web.Response:
 
 
 async def info(request: web.Request) -> web.Response:
-    cid = request.match_info["id"]
-
-    data = await runtime(request).db.read(lambda s: queries.cluster(s, cid))
-    if data is None:
-        raise NotFound()
-    return json_response(data)
+    return json_response(await read_or_404(request, queries.cluster))
 
 
 async def delete(request: web.Request) -> web.Response:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pyketi.api.context import ID, runtime
+from pyketi.api.context import ID, read_or_404, runtime
 from pyketi.api.nodes import parse_state
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import DEVICE_RE, Errors, Fields, check_id, check_tags, read_json
 from pyketi.db import queries
 from pyketi.db.models import Device
-from pyketi.errors import NotFound
 from pyketi.executors.validate import device_path_problem
 from pyketi.operations import device_add, device_delete, device_resync, device_state
 
@@ -34,12 +33,7 @@ async def add(request: web.Request) -> web.Response:
 
 
 async def info(request: web.Request) -> web.Response:
-    did = request.match_info["id"]
-
-    data = await runtime(request).db.read(lambda s: queries.device(s, did))
-    if data is None:
-        raise NotFound()
-    return json_response(data)
+    return json_response(await read_or_404(request, queries.device))
 
 
 async def delete(request: web.Request) -> web.Response:

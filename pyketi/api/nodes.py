@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pyketi.api.context import ID, runtime
+from pyketi.api.context import ID, read_or_404, runtime
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import (Errors, Fields, check_id, check_tags, go_list, is_host,
                                    read_json)
 from pyketi.db import queries
 from pyketi.db.models import Node
-from pyketi.errors import NotFound
 from pyketi.operations import node_add, node_delete, node_state
 
 STATES = ("online", "offline", "failed")
@@ -42,12 +41,7 @@ async def add(request: web.Request) -> web.Response:
 
 
 async def info(request: web.Request) -> web.Response:
-    nid = request.match_info["id"]
-
-    data = await runtime(request).db.read(lambda s: queries.node(s, nid))
-    if data is None:
-        raise NotFound()
-    return json_response(data)
+    return json_response(await read_or_404(request, queries.node))
 
 
 async def delete(request: web.Request) -> web.Response:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pyketi.api.context import ID, role, runtime
+from pyketi.api.context import ID, read_or_404, role, runtime
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.validation import NAME_RE, Errors, Fields, read_json
 from pyketi.db import queries
-from pyketi.errors import BadRequest, NotFound, Unauthorized
+from pyketi.errors import BadRequest, Unauthorized
 from pyketi.executors import validate as V
 from pyketi.executors.base import ExecutorError
 from pyketi.executors.validate import CONTROL_RE
@@ -125,11 +125,7 @@ async def list_(request: web.Request) -> web.Response:
 
 
 async def info(request: web.Request) -> web.Response:
-    vid = request.match_info["id"]
-    data = await runtime(request).db.read(lambda s: queries.volume(s, vid))
-    if data is None:
-        raise NotFound()
-    return json_response(data)
+    return json_response(await read_or_404(request, queries.volume))
 
 
 async def check_may_change(request: web.Request, volume_id: str) -> None:
