@@ -36,14 +36,13 @@ ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
     from aiohttp import web
 
-    import pyketi.operations.registry  # noqa: F401 - registers operations
     from pyketi.api.app import build_app
     from pyketi.client.api import Client
     from pyketi.config import load_config
     from pyketi.db.migrate import ensure_schema
     from pyketi.db.session import Database
     from pyketi.executors.factory import make_executor
-    from pyketi.executors.ssh import SshTransport
+    from pyketi.executors.transports.ssh import SshTransport
     from pyketi.operations.runtime import Runtime
 
     port = 18080

@@ -3,7 +3,8 @@
 import re
 import secrets
 
-_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")  # a valid id
+HEX_RE = r"[A-Fa-f0-9]+"                   # what routes accept as an id (heketi's mux)
 
 
 def new_id() -> str:
@@ -11,4 +12,4 @@ def new_id() -> str:
 
 
 def is_valid_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_ID_RE.match(value))
+    return isinstance(value, str) and bool(ID_RE.match(value))

@@ -120,7 +120,6 @@ def _reload(cfg: Config, reloader: Reloader) -> None:
 
 async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
                  reloader: Reloader | None = None) -> None:
-    import pyketi.operations.registry  # noqa: F401 - registers operation kinds and steps
     from pyketi.api.app import build_app
     from pyketi.operations.runtime import Runtime
 
@@ -147,7 +146,7 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
     await stop.wait()
     log.info("shutting down: no new connections or changes accepted")
     server.close()  # stop accepting; open connections get 503 for changes while draining
-    await rt.drain(cfg.shutdown_timeout)
+    await rt.runner.drain(cfg.shutdown_timeout)
     await runner.cleanup()
     await rt.stop()
     db.dispose()

@@ -223,8 +223,7 @@ async def make_api(aiohttp_client):
     from pyketi.api.app import build_app
     from pyketi.db.migrate import ensure_schema
     from pyketi.db.session import Database
-    from pyketi.executors.mock import MockExecutor
-    from pyketi.operations import registry  # noqa: F401
+    from pyketi.executors.doubles.mock import MockExecutor
     from pyketi.operations.runtime import Runtime
 
     runtimes = []

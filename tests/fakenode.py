@@ -1,6 +1,6 @@
 """A fake storage node: a small paramiko SSH server that records what reaches it.
 
-It speaks just enough SSH for ``pyketi.executors.ssh.SshTransport``: public-key
+It speaks just enough SSH for ``pyketi.executors.transports.ssh.SshTransport``: public-key
 auth with one client key, one ``exec`` per batch. The batch
 (``/bin/bash -c <script>``, built by ``SshTransport.build_script``) is parsed
 back into one argv per command with ``shlex`` - nothing is executed - each argv

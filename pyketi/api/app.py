@@ -95,7 +95,7 @@ def auth_middleware(authenticator: Authenticator):
 @web.middleware
 async def admin_state_middleware(request: web.Request, handler):
     if request.path not in OPEN_PATHS and request.method not in ("GET", "HEAD"):
-        if context.runtime(request).draining:
+        if context.runtime(request).runner.draining:
             return text_error(503, "Server shutting down")
         state = context.runtime(request).admin_state
         local = request.remote in ("127.0.0.1", "::1")

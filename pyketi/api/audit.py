@@ -286,8 +286,8 @@ async def _stop_purger(app: web.Application) -> None:
 def setup(app: web.Application, rt: Runtime) -> None:
     """Route, job hook and the retention task of the audit trail."""
     app.router.add_get("/audit", list_audit)
-    rt.jobs.finished_hooks.append(job_finished_hook(rt))
-    rt.operation_observers.append(cleaner_observer(rt))
+    rt.runner.jobs.finished_hooks.append(job_finished_hook(rt))
+    rt.runner.operation_observers.append(cleaner_observer(rt))
     app[PURGER] = []
     app.on_startup.append(_start_purger)
     app.on_cleanup.append(_stop_purger)

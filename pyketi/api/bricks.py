@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
-from pyketi.api.context import runtime
-from pyketi.api.nodes import ID
+from pyketi.api.context import ID, runtime
 from pyketi.api.responses import accepted
 from pyketi.api.validation import Fields, read_json
-from pyketi.db.models import Brick
-from pyketi.errors import BadRequest, Conflict, NotFound
-from pyketi.ids import new_id
-from pyketi.operations import device_remove, engine
+from pyketi.errors import BadRequest
+from pyketi.operations import device_remove
 
 
 async def evict(request: web.Request) -> web.Response:
@@ -23,17 +19,7 @@ async def evict(request: web.Request) -> web.Response:
         if heal not in ("", "enable", "disable"):
             raise BadRequest("validation failed: healcheck: must be a valid value.")
 
-    def build(s: Session) -> str:
-        brick = s.get(Brick, brick_id)
-        if brick is None or brick.pending_op is not None:
-            raise NotFound()
-        try:
-            return device_remove.build_evict(s, rt, brick.device_id, brick_id, None, new_id())
-        except device_remove.NoReplacement:
-            raise Conflict("No Replacement was found for resource requested to be "
-                           "removed") from None
-
-    return accepted(await engine.submit(rt, build))
+    return accepted(await device_remove.evict_brick(rt, brick_id))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy.orm import Session
-
-from pyketi.api.context import runtime
-from pyketi.api.nodes import ID, parse_state
-from pyketi.api.render import device_info
+from pyketi.api.context import ID, read_or_404, runtime
+from pyketi.api.nodes import parse_state
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import DEVICE_RE, Errors, Fields, check_id, check_tags, read_json
+from pyketi.db import queries
 from pyketi.db.models import Device
-from pyketi.errors import NotFound
 from pyketi.executors.validate import device_path_problem
-from pyketi.operations import devices
+from pyketi.operations import device_add, device_delete, device_resync, device_state
 
 
 async def add(request: web.Request) -> web.Response:
@@ -32,36 +29,28 @@ async def add(request: web.Request) -> web.Response:
     check_id(errors, "node", node)
     check_tags(errors, tags)
     errors.raise_if_any()
-    return accepted(await devices.add(runtime(request), node, name, tags, destroy))
+    return accepted(await device_add.add(runtime(request), node, name, tags, destroy))
 
 
 async def info(request: web.Request) -> web.Response:
-    did = request.match_info["id"]
-
-    def do(s: Session) -> dict:
-        device = s.get(Device, did)
-        if device is None or device.pending_op is not None:
-            raise NotFound()
-        return device_info(device)
-
-    return json_response(await runtime(request).db.read(do))
+    return json_response(await read_or_404(request, queries.device))
 
 
 async def delete(request: web.Request) -> web.Response:
     force = False
     if request.content_length:
         force = Fields(await read_json(request)).bool("forceforget")
-    return accepted(await devices.delete(runtime(request), request.match_info["id"], force))
+    return accepted(await device_delete.delete(runtime(request), request.match_info["id"], force))
 
 
 async def set_state(request: web.Request) -> web.Response:
     state, heal = await parse_state(request)
-    return accepted(await devices.set_state(runtime(request), request.match_info["id"],
+    return accepted(await device_state.set_state(runtime(request), request.match_info["id"],
                                             state, heal))
 
 
 async def resync(request: web.Request) -> web.Response:
-    return accepted(await devices.resync(runtime(request), request.match_info["id"]),
+    return accepted(await device_resync.resync(runtime(request), request.match_info["id"]),
                     html=True)
 
 

@@ -5,14 +5,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pyketi.api.context import runtime
 from pyketi.api.responses import json_response
 from pyketi.api.validation import escape_controls, read_json
-from pyketi.db import export
-from pyketi.db.models import Brick, Node, Volume
+from pyketi.db import export, queries
 from pyketi.errors import BadRequest, Unprocessable
 from pyketi.executors.base import ExecutorError
 from pyketi.logging_setup import LEVELS, LOGGER, level_name, set_level  # noqa: F401 (LOGGER)
@@ -44,17 +42,7 @@ async def examine_gluster(request: web.Request) -> web.Response:
     rt = runtime(request)
 
     def snapshot(s: Session) -> tuple[dict, dict[str, list[str]], list[tuple]]:
-        hosts: dict[str, list[str]] = {}
-        for n in s.execute(select(Node).where(Node.state == "online").order_by(Node.id)).scalars():
-            hosts.setdefault(n.cluster_id, []).append(n.manage)
-        storage = {n.id: n.storage for n in s.execute(select(Node)).scalars()}
-        volumes = []
-        for v in s.execute(select(Volume).where(Volume.pending_op.is_(None))
-                           .order_by(Volume.id)).scalars():
-            bricks = s.execute(select(Brick).where(Brick.volume_id == v.id)).scalars()
-            volumes.append((v.cluster_id, v.id, v.name,
-                            sorted(f"{storage[b.node_id]}:{b.path}" for b in bricks)))
-        return export.dump(s), hosts, volumes
+        return export.dump(s), *queries.gluster_view(s)
 
     dump, hosts, volumes = await rt.db.read(snapshot)
     report: list[str] = []

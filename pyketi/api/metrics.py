@@ -17,11 +17,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
-from sqlalchemy import select
 
 from pyketi.api import access
 from pyketi.api.context import runtime
-from pyketi.db.models import Cluster, Operation
+from pyketi.db import queries
 from pyketi.operations.runtime import Runtime
 
 DEVICE_LABELS = ["cluster", "hostname", "storage_hostname", "id", "device", "pv_uuid"]
@@ -39,7 +38,7 @@ class TopologyCollector:
         g = GaugeMetricFamily
         up = g("heketi_up", "Is heketi running?")
         up.add_metric([], 1)
-        clusters = list(s.execute(select(Cluster)).scalars())
+        clusters = queries.clusters(s)
         ccount = g("heketi_cluster_count", "Number of clusters")
         ccount.add_metric([], len(clusters))
         vols = g("heketi_volumes_count", "Number of volumes on cluster", labels=["cluster"])
@@ -70,11 +69,11 @@ class TopologyCollector:
                         fam.add_metric(labels, value)
                         fam_b.add_metric(labels, value * 1024)
                     bricks.add_metric(labels, len(d.bricks))
-        ops = list(s.execute(select(Operation.status)).scalars())
+        ops = queries.operation_statuses(s)
         op_fams = []
         for name, value in (("stale", ops.count("stale")), ("failed", ops.count("failed")),
                             ("new", ops.count("")), ("total", len(ops)),
-                            ("inFlight", self.rt.inflight)):
+                            ("inFlight", self.rt.runner.inflight)):
             fam = g(f"heketi_operations_{name}_count", f"Count of {name} operations")
             fam.add_metric([], value)
             op_fams.append(fam)
@@ -127,7 +126,7 @@ def observe(app: web.Application, rt: Runtime, registry: CollectorRegistry) -> N
             rolled_back.labels(kind).inc()
 
     app.setdefault(access.OBSERVERS, []).append(request_done)
-    rt.operation_observers.append(operation_done)
+    rt.runner.operation_observers.append(operation_done)
 
 
 async def metrics(request: web.Request) -> web.Response:

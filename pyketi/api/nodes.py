@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy.orm import Session
-
-from pyketi.api.context import runtime
-from pyketi.api.render import node_info
+from pyketi.api.context import ID, read_or_404, runtime
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.tags import tags_handler
 from pyketi.api.validation import (Errors, Fields, check_id, check_tags, go_list, is_host,
                                    read_json)
+from pyketi.db import queries
 from pyketi.db.models import Node
-from pyketi.errors import NotFound
-from pyketi.operations import nodes
+from pyketi.operations import node_add, node_delete, node_state
 
-ID = "{id:[A-Fa-f0-9]+}"
 STATES = ("online", "offline", "failed")
 
 
@@ -39,24 +35,17 @@ async def add(request: web.Request) -> web.Response:
     check_id(errors, "cluster", cluster)
     check_tags(errors, tags)
     errors.raise_if_any()
-    job = await nodes.add(runtime(request), nodes.NodeAdd(zone, cluster, manage, storage, tags))
+    job = await node_add.add(runtime(request),
+                            node_add.NodeAdd(zone, cluster, manage, storage, tags))
     return accepted(job)
 
 
 async def info(request: web.Request) -> web.Response:
-    nid = request.match_info["id"]
-
-    def do(s: Session) -> dict:
-        node = s.get(Node, nid)
-        if node is None or node.pending_op is not None:
-            raise NotFound()
-        return node_info(node)
-
-    return json_response(await runtime(request).db.read(do))
+    return json_response(await read_or_404(request, queries.node))
 
 
 async def delete(request: web.Request) -> web.Response:
-    return accepted(await nodes.delete(runtime(request), request.match_info["id"]))
+    return accepted(await node_delete.delete(runtime(request), request.match_info["id"]))
 
 
 async def parse_state(request: web.Request) -> tuple[str, str]:
@@ -75,7 +64,7 @@ async def parse_state(request: web.Request) -> tuple[str, str]:
 
 async def set_state(request: web.Request) -> web.Response:
     state, heal = await parse_state(request)
-    return accepted(await nodes.set_state(runtime(request), request.match_info["id"],
+    return accepted(await node_state.set_state(runtime(request), request.match_info["id"],
                                           state, heal))
 
 

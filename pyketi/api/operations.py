@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from pyketi.api.context import runtime
-from pyketi.api.nodes import ID
+from pyketi.api.context import ID, runtime
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.validation import Fields, read_json
+from pyketi.db import queries
 from pyketi.db.models import Operation
 from pyketi.errors import BadRequest, NotFound
 from pyketi.ids import is_valid_id
-from pyketi.operations.engine import KINDS
+from pyketi.operations.registry import KINDS
 
 
 def _summary(op: Operation, running: set[str]) -> dict:
@@ -24,9 +21,9 @@ def _summary(op: Operation, running: set[str]) -> dict:
 
 async def info(request: web.Request) -> web.Response:
     rt = runtime(request)
-    ops = await rt.db.read(lambda s: list(s.execute(select(Operation)).scalars()))
+    ops = await rt.db.read(queries.operations)
     return json_response({
-        "total": len(ops), "in_flight": rt.inflight,
+        "total": len(ops), "in_flight": rt.runner.inflight,
         "stale": sum(1 for o in ops if o.status == "stale"),
         "failed": sum(1 for o in ops if o.status == "failed"),
         "new": sum(1 for o in ops if o.status == "")})
@@ -34,24 +31,20 @@ async def info(request: web.Request) -> web.Response:
 
 async def pending_list(request: web.Request) -> web.Response:
     rt = runtime(request)
-    ops = await rt.db.read(lambda s: list(s.execute(select(Operation)
-                                                    .order_by(Operation.id)).scalars()))
-    return json_response({"pendingoperations": [_summary(o, rt.running_ops) for o in ops]})
+    ops = await rt.db.read(queries.operations)
+    return json_response({"pendingoperations": [_summary(o, rt.runner.running_ops) for o in ops]})
 
 
 async def pending_details(request: web.Request) -> web.Response:
     rt = runtime(request)
     op_id = request.match_info["id"]
 
-    def do(s: Session) -> dict:
-        op = s.get(Operation, op_id)
-        if op is None:
-            raise NotFound(f"Id not found: {op_id}")
-        out = _summary(op, rt.running_ops)
-        out["changes"] = list(op.changes)
-        return out
-
-    return json_response(await rt.db.read(do))
+    op = await rt.db.read(lambda s: queries.operation(s, op_id))
+    if op is None:
+        raise NotFound(f"Id not found: {op_id}")
+    out = _summary(op, rt.runner.running_ops)
+    out["changes"] = list(op.changes)
+    return json_response(out)
 
 
 async def cleanup(request: web.Request) -> web.Response:
@@ -63,11 +56,11 @@ async def cleanup(request: web.Request) -> web.Response:
         if ids and (len(ids) > 32 or not all(is_valid_id(i) for i in ids)):
             raise BadRequest("validation failed: operations: must be at most 32 valid ids.")
 
-    async def work(_op: str | None) -> str:
-        await rt.clean_stale(only=ids)
+    async def work() -> str:
+        await rt.runner.clean_stale(only=ids)
         return ""
 
-    return accepted(await rt.submit(lambda s, _job: None, work, throttled=False))
+    return accepted(await rt.runner.start_job(work))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

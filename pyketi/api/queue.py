@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pyketi.api.context import role, runtime
-from pyketi.api.nodes import ID
+from pyketi.api.context import ID, role, runtime
 from pyketi.api.responses import text_error
 
 
 async def poll(request: web.Request) -> web.Response:
-    state = await runtime(request).jobs.poll(request.match_info["id"], role(request))
+    state = await runtime(request).runner.jobs.poll(request.match_info["id"], role(request))
     if state.status == "missing":
         return text_error(404, "Id not found")
     if state.status == "pending":

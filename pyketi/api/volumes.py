@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from pyketi.api.context import role, runtime
-from pyketi.api.nodes import ID
-from pyketi.api.render import load_volume
+from pyketi.api.context import ID, read_or_404, role, runtime
 from pyketi.api.responses import accepted, json_response
-from pyketi.api.validation import NAME_RE, Errors, Fields, escape_controls, read_json
-from pyketi.db.models import Cluster, Volume
-from pyketi.errors import BadRequest, NotFound, Unauthorized
+from pyketi.api.validation import NAME_RE, Errors, Fields, read_json
+from pyketi.db import queries
+from pyketi.errors import BadRequest, Unauthorized
 from pyketi.executors import validate as V
 from pyketi.executors.base import ExecutorError
 from pyketi.executors.validate import CONTROL_RE
-from pyketi.ids import is_valid_id
-from pyketi.operations import volume_clone, volume_create, volume_delete, volume_expand
-from pyketi.placement import Durability, min_volume_size_kib, parse_volume_options
+from pyketi.operations import (block_restriction, volume_clone, volume_create, volume_delete,
+                               volume_expand)
+from pyketi.placement import parse_volume_options
 
-GIB_KIB = 1024 * 1024
 DISPERSE_OK = {(2, 1), (4, 2), (8, 3), (8, 4)}
 
 
@@ -120,41 +115,17 @@ async def create(request: web.Request) -> web.Response:
     rt = runtime(request)
     req = parse_create(await read_json(request))
     req.created_by = role(request)
-    missing = await rt.db.read(lambda s: _missing_cluster(s, req.clusters))
-    if missing is not None:
-        raise BadRequest("No clusters configured" if missing == "" else
-                         f"Cluster id {escape_controls(missing)} not found")
-    minimum = min_volume_size_kib(
-        Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
-    if req.size * GIB_KIB < minimum:
-        raise BadRequest(f"Requested volume size ({req.size} GB) is smaller than the "
-                         f"minimum supported volume size ({minimum})")
     auto_gid = rt.config.gid_allocation and req.gid == 0
     return accepted(await volume_create.create(rt, req, auto_gid=auto_gid))
 
 
-def _missing_cluster(s: Session, requested: list[str]) -> str | None:
-    """heketi's order: no cluster at all → "" ; else the first requested id not found."""
-    if s.execute(select(Cluster.id).limit(1)).first() is None:
-        return ""
-    for cid in requested:
-        if not is_valid_id(cid) or s.get(Cluster, cid) is None:
-            return cid
-    return None
-
-
 async def list_(request: web.Request) -> web.Response:
-    ids = await runtime(request).db.read(lambda s: list(s.execute(
-        select(Volume.id).where(Volume.pending_op.is_(None)).order_by(Volume.id)).scalars()))
+    ids = await runtime(request).db.read(queries.volume_ids)
     return json_response({"volumes": ids})
 
 
 async def info(request: web.Request) -> web.Response:
-    vid = request.match_info["id"]
-    data = await runtime(request).db.read(lambda s: load_volume(s, vid))
-    if data is None:
-        raise NotFound()
-    return json_response(data)
+    return json_response(await read_or_404(request, queries.volume))
 
 
 async def check_may_change(request: web.Request, volume_id: str) -> None:
@@ -166,8 +137,7 @@ async def check_may_change(request: web.Request, volume_id: str) -> None:
     requester = role(request)
     if requester == "admin":
         return
-    creator = await runtime(request).db.read(lambda s: s.execute(
-        select(Volume.created_by).where(Volume.id == volume_id)).scalar())
+    creator = await runtime(request).db.read(lambda s: queries.volume_creator(s, volume_id))
     if creator is not None and creator != requester:
         raise Unauthorized("Administrator access required")
 
@@ -201,14 +171,14 @@ async def clone(request: web.Request) -> web.Response:
     return accepted(await volume_clone.clone(runtime(request), request.match_info["id"], name))
 
 
-async def block_restriction(request: web.Request) -> web.Response:
+async def set_block_restriction(request: web.Request) -> web.Response:
     body = Fields(await read_json(request))
     restriction = body.str("restriction")
     if restriction not in ("", "locked"):
         raise BadRequest("validation failed: restriction: must be a valid value.")
     await check_may_change(request, request.match_info["id"])
-    return accepted(await volume_clone.set_restriction(runtime(request),
-                                                       request.match_info["id"], restriction))
+    return accepted(await block_restriction.set_restriction(
+        runtime(request), request.match_info["id"], restriction))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -218,4 +188,4 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_delete(f"/volumes/{ID}", delete)
     router.add_post(f"/volumes/{ID}/expand", expand)
     router.add_post(f"/volumes/{ID}/clone", clone)
-    router.add_post(f"/volumes/{ID}/block-restriction", block_restriction)
+    router.add_post(f"/volumes/{ID}/block-restriction", set_block_restriction)

@@ -11,8 +11,7 @@ import json
 from typing import Any, TextIO
 
 from pyketi.client import models as m
-
-KIB_PER_GIB = 1024 * 1024
+from pyketi.units import GIB_KIB as KIB_PER_GIB
 
 
 def go(value: Any) -> str:

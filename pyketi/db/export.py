@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.api.render import cluster_info, device_info, volume_info
+from pyketi.db.queries import cluster_info
 from pyketi.db.models import (Attribute, Brick, Cluster, Device, Hostname, Node, Operation,
                               Volume)
 from pyketi.ids import is_valid_id, new_id
-from pyketi.operations.placement_db import brick_path
+from pyketi.shapes import device_info, volume_info
+from pyketi.node_paths import brick_path
 
 CHANGE_CODES = {"Add brick": 1, "Add volume": 2, "Delete brick": 3, "Delete volume": 4,
                 "Expand volume": 5, "Remove device": 8, "Clone volume from": 9,

@@ -4,10 +4,11 @@ Every method is a coroutine and addresses one node by its *manage* hostname
 (``host``); addresses inside gluster commands are *storage* hostnames carried
 in the request objects.  Implementations:
 
-* ``executors.mock.MockExecutor``   - no nodes; keeps a fake node state (for tests/demos)
-* ``executors.fault.FaultExecutor`` - wraps another executor and fails/hangs at a chosen call
-* ``executors.cmd.CmdExecutor``     - builds heketi's exact node commands
-  (``executors.commands``) and hands them to a ``Transport`` (``executors.ssh``)
+* ``executors.doubles.mock.MockExecutor``   - no nodes; keeps a fake node state (tests/demos)
+* ``executors.doubles.fault.FaultExecutor`` - wraps another executor and fails/hangs at a
+  chosen call
+* ``executors.cmd.executor.CmdExecutor``    - builds heketi's exact node commands
+  (``executors.commands``) and hands them to a ``Transport`` (``executors.transports``)
 
 Batching: a method that touches several objects on one node (``bricks_create``
 with many bricks) is one call, so a transport can run the whole batch in one
@@ -22,6 +23,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
+from pyketi.node_paths import brick_mount_point, brick_path
+
 
 class ExecutorError(Exception):
     """A node command failed. ``str(err)`` is the text shown to API clients."""
@@ -33,6 +36,11 @@ class ExecutorError(Exception):
 
 class NodeUnreachable(ExecutorError):
     """The node did not answer (connection refused, timeout, ...)."""
+
+
+class NothingChanged(ExecutorError):
+    """The call failed before it changed anything on the node (e.g. ``volume create``
+    refused because the name exists there): its step needs no undo."""
 
 
 class CommandTimeout(ExecutorError):
@@ -82,11 +90,11 @@ class BrickRequest:
 
     @property
     def mount_point(self) -> str:
-        return f"/var/lib/heketi/mounts/vg_{self.device_id}/brick_{self.id}"
+        return brick_mount_point(self.device_id, self.id)
 
     @property
     def brick_path(self) -> str:
-        return self.path or self.mount_point + "/brick"
+        return self.path or brick_path(self.device_id, self.id)
 
 
 @dataclass
@@ -190,7 +198,7 @@ class Executor(abc.ABC):
     # -- bricks (all bricks given are on ``host``; one batch) -------------
     @abc.abstractmethod
     async def bricks_create(self, host: str, bricks: list[BrickRequest]) -> None:
-        """Create every brick; on failure destroy what this call created, then raise."""
+        """Create every brick; on failure raise (the caller's undo destroys them all)."""
 
     @abc.abstractmethod
     async def bricks_destroy(self, host: str, bricks: list[BrickRequest]) -> list[bool]:
@@ -202,7 +210,11 @@ class Executor(abc.ABC):
     # -- volumes (run on one node of the cluster) -------------------------
     @abc.abstractmethod
     async def volume_create(self, host: str, volume: VolumeRequest) -> None:
-        """volume create (first set) + add-brick (rest) + set options + set user.heketi.id + start."""
+        """volume create (first set) + add-brick (rest) + set options + set user.heketi.id + start.
+
+        A failure after ``volume create`` leaves the half-made volume to the caller's
+        undo (the operation engine destroys it); a failure of ``volume create`` itself
+        raises ``NothingChanged`` (a volume of that name may exist and is not ours)."""
 
     @abc.abstractmethod
     async def volume_expand(self, host: str, volume: VolumeRequest,

@@ -26,12 +26,12 @@ import os
 from typing import Any, Callable, Mapping
 
 from pyketi.executors.base import Executor, ExecutorError
-from pyketi.executors.cmd import CmdExecutor
+from pyketi.executors.cmd.executor import CmdExecutor
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.fault import ENV_VAR, FaultExecutor, rules_from_env
-from pyketi.executors.mock import MockExecutor, env_device_size_gib
+from pyketi.executors.doubles.fault import ENV_VAR, FaultExecutor, rules_from_env
+from pyketi.executors.doubles.mock import MockExecutor, env_device_size_gib
 from pyketi.executors.reachability import DEFAULT_COOLDOWN, Reachability
-from pyketi.executors.transport import Transport
+from pyketi.executors.transports.base import Transport
 
 SshTransportFactory = Callable[[Mapping[str, Any]], Transport]
 _INJECT = {"inject/mock": "mock", "fault": "mock", "inject/ssh": "ssh"}
@@ -92,10 +92,10 @@ def make_ssh(section: Mapping[str, Any], transport_factory: SshTransportFactory 
     config = ExecConfig.from_heketi(section, env)
     if transport_factory is None:
         try:
-            from pyketi.executors.ssh import SshTransport  # owned by another module
+            from pyketi.executors.transports.ssh import SshTransport  # owned by another module
         except ImportError as exc:
             raise ExecutorError(f"ssh executor unavailable: cannot import "
-                                f"pyketi.executors.ssh ({exc})") from None
+                                f"pyketi.executors.transports.ssh ({exc})") from None
         transport_factory = SshTransport.from_config
     return CmdExecutor(transport_factory(section), config,
                        reachability=Reachability(node_unreachable_seconds))

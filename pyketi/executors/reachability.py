@@ -8,7 +8,7 @@ hold every in-flight slot.  After the cool-down exactly one batch may *probe*
 the node; others are still refused until that probe ends: success makes the
 node reachable again, another failure starts a new cool-down.
 
-Used by ``executors.cmd_runner.HostRunner``, so every transport benefits.
+Used by ``executors.cmd.runner.HostRunner``, so every transport benefits.
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ import posixpath
 import re
 
 from pyketi.executors.base import ExecutorError
+from pyketi.ids import ID_RE
 
 # api/types.go allows a leading '-' (``--version`` is a "valid" heketi name): not here
 VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_-]*$")
 DEVICE_PATH_RE = re.compile(r"^/[a-zA-Z0-9_.:/-]+$")       # api/types.go
-ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 OPTION_KEY_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$")
 # names the gluster CLI reserves (cli-cmd-parser.c): "volume set all ..." is cluster-wide
 RESERVED_VOLUME_NAMES = frozenset({
@@ -196,3 +196,8 @@ def parse_volume_option(option: object) -> tuple[str, str] | None:
     if problem:
         raise ExecutorError(f"invalid volume option {option!r}: {problem}")
     return parts[0], parts[1]
+
+
+def escape_controls(text: str) -> str:
+    """Control characters of an echoed value as ``\\xNN`` escapes (never raw in a reply or log)."""
+    return CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)

@@ -10,20 +10,23 @@ strict), so the choice is explainable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Device, Operation, Volume
+from pyketi.db.models import Brick, Device, Volume
 from pyketi.db.session import lock_row
-from pyketi.errors import Conflict
-from pyketi.executors.base import BrickRequest, ExecutorError
+from pyketi.errors import Conflict, NotFound
 from pyketi.ids import new_id
+from pyketi.node_paths import brick_path
 from pyketi.operations import engine, placement_db
 from pyketi.operations.common import cluster_nodes
-from pyketi.operations.engine import KindDef, step
-from pyketi.operations.steps import bricks_by_host
+from pyketi.operations.engine import KindDef
+from pyketi.operations.executor_requests import bricks_by_host
+from pyketi.operations.record import Record
+from pyketi.operations.steps import Step, bricks
 from pyketi.placement import parse_volume_options, space_needed
 
 if TYPE_CHECKING:
@@ -34,31 +37,11 @@ class NoReplacement(Exception):
     pass
 
 
-# -- steps --------------------------------------------------------------------
-
-async def _replace(rt: "Runtime", args: dict) -> None:
-    await rt.executor.brick_replace(args["host"], args["volume"], tuple(args["old"]),
-                                    tuple(args["new"]))
-
-
-async def _replace_back(rt: "Runtime", args: dict) -> None:
-    try:
-        await rt.executor.brick_replace(args["host"], args["volume"], tuple(args["new"]),
-                                        tuple(args["old"]))
-    except ExecutorError:
-        pass  # the forward replace never happened
-
-
-async def _destroy_quietly(rt: "Runtime", args: dict) -> None:
-    for host, bricks in args["hosts"].items():
-        try:
-            await rt.executor.bricks_destroy(host, [BrickRequest(**b) for b in bricks])
-        except ExecutorError:
-            pass  # dead disk or node: the brick is gone from the volume already
-
-
-step("brick_replace", undo=_replace_back)(_replace)
-step("bricks_destroy_quietly")(_destroy_quietly)
+@dataclass
+class EvictData(Record):
+    old: str            # brick moved away
+    new: str            # its replacement
+    volume_id: str
 
 
 # -- build --------------------------------------------------------------------
@@ -104,7 +87,7 @@ def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
     volume.busy_op = op_id
     new_bid = new_id()
     new = Brick(id=new_bid, volume_id=volume.id, device_id=new_device, node_id=new_node,
-                path=placement_db.brick_path(new_device, new_bid), size=brick.size,
+                path=brick_path(new_device, new_bid), size=brick.size,
                 tp_size=tp, pool_metadata_size=meta, space=total,
                 lvm_thin_pool=f"tp_{new_bid}", lvm_lv="", subtype=brick.subtype,
                 set_index=brick.set_index, position=brick.position, pending_op=op_id)
@@ -117,40 +100,52 @@ def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
     old_node, new_node_row = nodes[brick.node_id], nodes[new_node]
     online = [n for n in nodes.values() if n.state == "online" and n.id != brick.node_id]
     steps = [
-        {"name": "bricks_create", "args": {"hosts": bricks_by_host([new], nodes, volume.gid)}},
-        {"name": "brick_replace", "args": {
-            "host": (online[0] if online else new_node_row).manage, "volume": volume.name,
-            "old": [old_node.storage, brick.path], "new": [new_node_row.storage, new.path]}},
-        {"name": "bricks_destroy_quietly", "args": {
-            "hosts": bricks_by_host([brick], nodes, volume.gid)}},
+        Step("bricks_create", bricks_by_host([new], nodes, volume.gid)),
+        Step("brick_replace", bricks.BrickReplace(
+            host=(online[0] if online else new_node_row).manage, volume=volume.name,
+            old=(old_node.storage, brick.path), new=(new_node_row.storage, new.path))),
+        Step("bricks_destroy_quietly", bricks_by_host([brick], nodes, volume.gid)),
     ]
-    engine.new_operation(s, op_id, "evict-brick", rt.instance_id, steps,
+    engine.new_operation(s, op_id, "evict-brick", rt.runner.instance_id, steps,
                          [{"id": brick_id, "description": "Delete brick"},
                           {"id": new_bid, "description": "Add brick"}],
-                         {"old": brick_id, "new": new_bid, "volume_id": volume.id})
+                         EvictData(brick_id, new_bid, volume.id))
     return op_id
 
 
-def _finalize(s: Session, op: Operation, _results: dict) -> None:
-    data = op.spec["data"]
-    old = s.get(Brick, data["old"])
+def _finalize(s: Session, _op_id: str, data: EvictData, _results: dict) -> None:
+    old = s.get(Brick, data.old)
     if old is not None:
         placement_db.release_bricks(s, [old])
-    s.get(Brick, data["new"]).pending_op = None
-    s.get(Volume, data["volume_id"]).busy_op = None
+    s.get(Brick, data.new).pending_op = None
+    s.get(Volume, data.volume_id).busy_op = None
 
 
-def _rollback(s: Session, op: Operation, _results: dict) -> None:
-    data = op.spec["data"]
-    new = s.get(Brick, data["new"])
+def _rollback(s: Session, _op_id: str, data: EvictData, _results: dict) -> None:
+    new = s.get(Brick, data.new)
     if new is not None:
         placement_db.release_bricks(s, [new])
-    volume = s.get(Volume, data["volume_id"])
+    volume = s.get(Volume, data.volume_id)
     if volume is not None:
         volume.busy_op = None
 
 
-engine.kind("evict-brick", KindDef("evict-brick", "rollback", _finalize, _rollback))
+KIND = KindDef("evict-brick", "rollback", EvictData, _finalize, _rollback)
+
+
+def build_evict_brick(s: Session, rt: "Runtime", brick_id: str, op_id: str) -> str:
+    """``POST /bricks/to-evict/{id}``: one brick moved (heketi ``BrickEvict``)."""
+    brick = s.get(Brick, brick_id)
+    if brick is None or brick.pending_op is not None:
+        raise NotFound()
+    try:
+        return build_evict(s, rt, brick.device_id, brick_id, None, op_id)
+    except NoReplacement:
+        raise Conflict("No Replacement was found for resource requested to be removed") from None
+
+
+async def evict_brick(rt: "Runtime", brick_id: str) -> str:
+    return await rt.runner.submit(lambda s, op_id: build_evict_brick(s, rt, brick_id, op_id))
 
 
 async def remove_device(rt: "Runtime", device_id: str, healcheck: str = "",
@@ -167,8 +162,8 @@ async def remove_device(rt: "Runtime", device_id: str, healcheck: str = "",
     brick_ids, node_id = await rt.db.read(bricks_and_node)
     for brick_id in brick_ids:
         try:
-            op_id = await rt.db.write(lambda s, b=brick_id: build_evict(
-                s, rt, device_id, b, node_id if node_removal else None, new_id()))
+            op_id = await rt.runner.record(lambda s, op, b=brick_id: build_evict(
+                s, rt, device_id, b, node_id if node_removal else None, op))
         except NoReplacement:
             if node_removal:
                 raise engine.OperationFailed(
@@ -177,7 +172,7 @@ async def remove_device(rt: "Runtime", device_id: str, healcheck: str = "",
             raise engine.OperationFailed(
                 f"Unable to delete device [{device_id}] as no device was found to replace it: "
                 "No Replacement was found for resource requested to be removed") from None
-        await engine.execute(rt, op_id)
+        await rt.runner.execute(op_id)
 
     def mark_failed(s: Session) -> None:
         lock_row(s, Device, device_id).state = "failed"

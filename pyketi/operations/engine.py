@@ -3,8 +3,11 @@
 An operation is recorded in the database (``Operation`` row) by its *build*
 transaction, together with the objects it creates or deletes, before any node
 is touched.  Its ``spec`` lists named steps with JSON arguments.  Steps are
-looked up by name in a registry, so after a crash a new process can still run
-each step's undo (or redo) from the stored spec alone.
+looked up by name in ``operations.steps.STEPS``, so after a crash a new process
+can still run each step's undo (or redo) from the stored spec alone.  The
+``OperationRunner`` (``operations.runner``) drives an operation with the
+functions here; a use case's module says what its kind does in the database
+(``KindDef``), and ``operations.registry`` lists every kind.
 
 * ``rollback`` operations (create, expand, add): on failure the started steps
   are undone in reverse order, then the kind's DB rollback removes the pending
@@ -25,34 +28,22 @@ no-op.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Callable
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Job, Operation, now
-from pyketi.executors.base import NodeUnreachable
-
-if TYPE_CHECKING:
-    from pyketi.operations.runtime import Runtime
+from pyketi.db.models import Operation
+from pyketi.executors.base import NodeUnreachable, NothingChanged
+from pyketi.operations import steps as registry
+from pyketi.operations.record import Record
+from pyketi.operations.steps import Step, StepContext
 
 log = logging.getLogger("pyketi.operations")
 
-StepFn = Callable[["Runtime", dict], Awaitable[Any]]
-DbFn = Callable[[Session, Operation, dict], Any]
-
-
-@dataclass(frozen=True)
-class StepDef:
-    do: StepFn
-    undo: StepFn | None = None
-    # hosts ``do`` changes: if one is known unreachable, the step fails before
-    # touching any node and needs no undo
-    touches: Callable[[dict], list[str]] | None = None
+# the end of an operation in the database: (session, operation id, its data, step results)
+DbFn = Callable[[Session, str, Any, dict], Any]
 
 
 @dataclass(frozen=True)
@@ -61,24 +52,9 @@ class KindDef:
 
     type_name: str                  # heketi pending-op type_name
     recovery: str                   # "rollback" | "forward"
+    data: type[Record]              # the operation's data (``spec["data"]``)
     finalize: DbFn                  # success: make the change visible
     rollback: DbFn                  # failure (rollback kinds) / lift marks (forward kinds)
-
-
-STEPS: dict[str, StepDef] = {}
-KINDS: dict[str, KindDef] = {}
-
-
-def step(name: str, undo: StepFn | None = None,
-         touches: Callable[[dict], list[str]] | None = None) -> Callable[[StepFn], StepFn]:
-    def register(fn: StepFn) -> StepFn:
-        STEPS[name] = StepDef(fn, undo, touches)
-        return fn
-    return register
-
-
-def kind(name: str, definition: KindDef) -> None:
-    KINDS[name] = definition
 
 
 class OperationFailed(Exception):
@@ -92,153 +68,57 @@ class CleanupPending(OperationFailed):
 
 
 def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
-                  steps: list[dict], changes: list[dict], data: dict | None = None) -> Operation:
+                  steps: list[Step], changes: list[dict], data: Record) -> Operation:
     op = Operation(id=op_id, type=kind_name, status="", owner=owner,
-                   spec={"kind": kind_name, "steps": steps, "data": data or {}},
+                   spec={"kind": kind_name, "steps": [st.to_json() for st in steps],
+                         "data": data.to_json()},
                    changes=changes, started_steps=[])
     session.add(op)
     return op
 
 
-async def run_steps(rt: "Runtime", steps: list[dict],
+def stored_steps(op: Operation) -> list[Step]:
+    return registry.load(op.spec["steps"])
+
+
+async def run_steps(ctx: StepContext, steps: list[Step],
                     started: list[int] | None = None) -> dict[str, Any]:
     """Run steps in order; ``started`` collects the index of each step begun."""
     results: dict[str, Any] = {}
     for index, st in enumerate(steps):
-        definition = STEPS[st["name"]]
+        definition = registry.definition(st.name)
         if definition.touches is not None:
-            _refuse_unreachable(rt, definition.touches(st["args"]))
+            _refuse_unreachable(ctx, definition.touches(st.args))
         if started is not None:
             started.append(index)
-        results[st["name"]] = await definition.do(rt, st["args"])
+        try:
+            results[st.name] = await definition.do(ctx, st.args)
+        except NothingChanged:
+            if started is not None:
+                started.pop()  # refused before it changed anything: no undo
+            raise
     return results
 
 
-def _refuse_unreachable(rt: "Runtime", hosts: list[str]) -> None:
+def _refuse_unreachable(ctx: StepContext, hosts: list[str]) -> None:
     """Fail before a step starts when a host it changes recently did not answer."""
     for host in hosts:
-        reason = rt.executor.unreachable(host)
+        reason = ctx.executor.unreachable(host)
         if reason is not None:
             raise NodeUnreachable(reason, host)
 
 
-async def undo_steps(rt: "Runtime", steps: list[dict], started: list[int]) -> list[str]:
+async def undo_steps(ctx: StepContext, steps: list[Step], started: list[int]) -> list[str]:
     """Undo started steps in reverse order; returns the errors (empty = clean)."""
     errors = []
     for index in sorted(set(started), reverse=True):
         st = steps[index]
-        undo = STEPS[st["name"]].undo
+        undo = registry.definition(st.name).undo
         if undo is None:
             continue
         try:
-            await undo(rt, st["args"])
+            await undo(ctx, st.args)
         except Exception as e:  # noqa: BLE001
-            log.warning("undo of step %s failed: %s", st["name"], e)
-            errors.append(f"{st['name']}: {e}")
+            log.warning("undo of step %s failed: %s", st.name, e)
+            errors.append(f"{st.name}: {e}")
     return errors
-
-
-def _db_end(op_id: str, fn: DbFn, results: dict, job_error: str | None) -> Callable[[Session], Any]:
-    def end(s: Session) -> Any:
-        op = s.get(Operation, op_id)
-        if op is None:
-            return None
-        value = fn(s, op, results)
-        s.delete(op)
-        if job_error is not None:
-            s.execute(update(Job).where(Job.operation_id == op_id, Job.status == "pending")
-                      .values(status="failed", error=job_error, finished_at=now()))
-        return value
-    return end
-
-
-def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
-    def fn(s: Session) -> None:
-        op = s.get(Operation, op_id)
-        if op is not None:
-            op.status = "failed"
-            op.error = error
-    return fn
-
-
-def _ended(rt: "Runtime", op: Operation, result: str, since: float) -> None:
-    """Tell the runtime's observers (metrics, audit) how an operation ended."""
-    ended = getattr(rt, "operation_ended", None)
-    if ended is not None:
-        ended(op.type, result, time.monotonic() - since, op.id)
-
-
-async def execute(rt: "Runtime", op_id: str) -> Any:
-    """Run a freshly built operation to its end (success or rolled-back failure)."""
-    since = time.monotonic()
-    op = await rt.db.read(lambda s: s.get(Operation, op_id))
-    kd = KINDS[op.type]
-    steps = op.spec["steps"]
-    started: list[int] = []
-    try:
-        results = await run_steps(rt, steps, started)
-    except Exception as e:  # noqa: BLE001
-        message = str(e) or e.__class__.__name__
-        if kd.recovery == "rollback":
-            undo_errors = await undo_steps(rt, steps, started)
-            if undo_errors:
-                await rt.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
-                log.warning("operation %s failed (%s); undo left to the background "
-                            "cleaner: %s", op_id, message, "; ".join(undo_errors))
-                rt.cleanup_later()
-                _ended(rt, op, "failed", since)
-                raise CleanupPending(message) from e
-        await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
-        _ended(rt, op, "rolled_back" if kd.recovery == "rollback" else "failed", since)
-        raise OperationFailed(message) from e
-    value = await rt.db.write(_db_end(op_id, kd.finalize, results, None))
-    _ended(rt, op, "done", since)
-    return value
-
-
-async def recover(rt: "Runtime", op: Operation) -> None:
-    """Clean up an operation whose process died (or whose undo failed before)."""
-    kd = KINDS.get(op.type)
-    if kd is None:
-        log.error("operation %s has unknown kind %s; leaving it", op.id, op.type)
-        return
-    steps = op.spec["steps"]
-    message = "operation interrupted (pyketi restarted) and rolled back"
-    since = time.monotonic()
-    try:
-        if kd.recovery == "forward":
-            results = await run_steps(rt, steps)
-            await rt.db.write(_db_end(op.id, kd.finalize, results,
-                                      "operation interrupted (pyketi restarted); completed by cleanup"))
-            _ended(rt, op, "cleaned_done", since)
-            return
-        errors = await undo_steps(rt, steps, list(range(len(steps))))
-        if errors:
-            raise OperationFailed("; ".join(errors))
-        await rt.db.write(_db_end(op.id, kd.rollback, {}, message))
-        _ended(rt, op, "cleaned_rolled_back", since)
-    except Exception as e:  # noqa: BLE001
-        log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
-        await rt.db.write(_mark_failed(op.id, str(e)))
-        raise
-
-
-async def submit(rt: "Runtime", build: Callable[[Session], str],
-                 location: str | Callable[[Any], str] = "", throttled: bool = True) -> str:
-    """Build an operation (synchronously, one transaction) and run it in the
-    background; the job ends at ``location`` (or ``location(result)``)."""
-    async def work(op_id: str | None) -> str:
-        result = await execute(rt, op_id)
-        return location(result) if callable(location) else location
-
-    return await rt.submit(lambda s, _job: build(s), work, throttled=throttled)
-
-
-async def gather_hosts(calls: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:
-    """Run one coroutine per host in parallel; raise the first error after all finished."""
-    hosts = list(calls)
-    outcomes = await asyncio.gather(*(calls[h]() for h in hosts), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return dict(zip(hosts, outcomes))

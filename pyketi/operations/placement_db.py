@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from pyketi.db.models import Brick, Cluster, Device, Node, Volume
 from pyketi.db.session import lock_row
+from pyketi.node_paths import brick_path
 from pyketi.placement import DeviceCandidate, Placement
 
 
@@ -30,10 +31,6 @@ def candidates(s: Session, cluster_id: str) -> tuple[list[DeviceCandidate], int,
         result.append(DeviceCandidate(id=d.id, node_id=d.node_id, zone=node.zone,
                                       free_kib=d.free, extent_kib=d.extent_size, tags=tags))
     return result, len(nodes), len(online)
-
-
-def brick_path(device_id: str, brick_id: str) -> str:
-    return f"/var/lib/heketi/mounts/vg_{device_id}/brick_{brick_id}/brick"
 
 
 def apply_placement(s: Session, placement: Placement, volume_id: str, op_id: str | None,

@@ -1,8 +1,27 @@
-"""Import every operation module so their kinds and steps are registered.
+"""Every operation kind, in ONE explicit list (name stored in ``Operation.type``).
 
-The cleaner may have to undo an operation of any kind after a restart, so the
-registry must be complete before the first cleanup round.
+The cleaner may have to finish or undo an operation of any kind after a
+restart, so a kind is never removed or renamed while operations of it may be
+recorded. Adding a use case: its module defines ``KIND`` (or several), listed
+here; its steps are listed in ``operations.steps.STEPS``.
 """
 
-from pyketi.operations import (device_remove, devices, nodes, steps, volume_clone,  # noqa: F401
-                               volume_create, volume_delete, volume_expand)
+from __future__ import annotations
+
+from pyketi.operations import (device_add, device_delete, device_remove, device_resync, node_add,
+                               node_delete, volume_clone, volume_create, volume_delete,
+                               volume_expand)
+from pyketi.operations.engine import KindDef
+
+KINDS: dict[str, KindDef] = {
+    "create-volume": volume_create.KIND,
+    "expand-volume": volume_expand.KIND,
+    "delete-volume": volume_delete.KIND,
+    "clone-volume": volume_clone.KIND,
+    "evict-brick": device_remove.KIND,
+    "add-device": device_add.KIND,
+    "delete-device": device_delete.KIND,
+    "resync-device": device_resync.KIND,
+    "add-node": node_add.KIND,
+    "delete-node": node_delete.KIND,
+}

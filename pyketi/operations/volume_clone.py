@@ -1,22 +1,23 @@
 """Volume clone (gluster snapshot + clone; clone bricks share the origin's thin
-pools and take no device space) and the block-hosting restriction change."""
+pools and take no device space)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Operation, Volume
-from pyketi.errors import Conflict, NotFound
+from pyketi.db.models import Brick, Volume
+from pyketi.errors import Conflict
 from pyketi.ids import new_id
 from pyketi.operations import engine
 from pyketi.operations.common import claim_volume, cluster_nodes, manage_hosts, volume_bricks
-from pyketi.operations.engine import KindDef, step
-from pyketi.operations.steps import _destroy_volume
+from pyketi.operations.engine import KindDef
+from pyketi.operations.record import Record
+from pyketi.operations.steps import Step, volumes
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -24,20 +25,10 @@ if TYPE_CHECKING:
 CLONE_PATH = re.compile(r"^/(?:var/)?run/gluster/snaps/([0-9a-f]+)/brick(\d+)/brick$")
 
 
-async def _clone(rt: "Runtime", args: dict) -> dict:
-    last = None
-    for host in args["hosts"]:
-        try:
-            info = await rt.executor.volume_clone(host, args["source"], args["name"])
-            return dataclasses.asdict(info)
-        except Exception as e:  # noqa: BLE001 - try the next node
-            last = e
-            if not getattr(e, "host", None):
-                break
-    raise last
-
-
-step("volume_clone", undo=_destroy_volume)(_clone)
+@dataclass
+class CloneData(Record):
+    volume_id: str      # the source
+    clone_id: str
 
 
 def build(s: Session, rt: "Runtime", volume_id: str, name: str, op_id: str) -> str:
@@ -63,22 +54,21 @@ def build(s: Session, rt: "Runtime", volume_id: str, name: str, op_id: str) -> s
                     lvm_thin_pool=b.lvm_thin_pool, lvm_lv="", subtype=b.subtype,
                     set_index=b.set_index, position=b.position, pending_op=op_id))
     nodes = cluster_nodes(s, source.cluster_id)
-    steps = [{"name": "volume_clone", "args": {
-        "hosts": manage_hosts(nodes), "source": source.name, "name": clone_name}}]
+    steps = [Step("volume_clone", volumes.VolumeClone(manage_hosts(nodes), source.name,
+                                                      clone_name))]
     changes = [{"id": volume_id, "description": "Clone volume from"},
                {"id": clone_id, "description": "Add volume"}]
-    engine.new_operation(s, op_id, "clone-volume", rt.instance_id, steps, changes,
-                         {"volume_id": volume_id, "clone_id": clone_id})
+    engine.new_operation(s, op_id, "clone-volume", rt.runner.instance_id, steps, changes,
+                         CloneData(volume_id, clone_id))
     return op_id
 
 
-def finalize(s: Session, op: Operation, results: dict) -> str:
-    data = op.spec["data"]
-    clone = s.get(Volume, data["clone_id"])
+def finalize(s: Session, _op_id: str, data: CloneData, results: dict) -> str:
+    clone = s.get(Volume, data.clone_id)
     bricks = volume_bricks(s, clone.id)
-    info_bricks = (results.get("volume_clone") or {}).get("bricks") or []
-    for brick, info in zip(bricks, info_bricks):
-        name = info.get("name", "")
+    info = results.get("volume_clone")
+    for brick, info_brick in zip(bricks, info.bricks if info is not None else []):
+        name = info_brick.name
         if ":" in name:
             brick.path = name.split(":", 1)[1]
     for brick in bricks:
@@ -86,7 +76,7 @@ def finalize(s: Session, op: Operation, results: dict) -> str:
         brick.lvm_lv = clone_lv_name(brick.path)
     clone.pending_op = None
     clone.busy_op = None
-    source = s.get(Volume, data["volume_id"])
+    source = s.get(Volume, data.volume_id)
     if source is not None:
         source.busy_op = None
     return clone.id
@@ -99,54 +89,21 @@ def clone_lv_name(path: str) -> str:
     return f"{m.group(1)}_{int(m.group(2)) - 1}" if m else ""
 
 
-def rollback(s: Session, op: Operation, _results: dict) -> None:
-    data = op.spec["data"]
-    for brick in volume_bricks(s, data["clone_id"]):
+def rollback(s: Session, _op_id: str, data: CloneData, _results: dict) -> None:
+    for brick in volume_bricks(s, data.clone_id):
         s.delete(brick)
     s.flush()
-    clone = s.get(Volume, data["clone_id"])
+    clone = s.get(Volume, data.clone_id)
     if clone is not None:
         s.delete(clone)
-    source = s.get(Volume, data["volume_id"])
+    source = s.get(Volume, data.volume_id)
     if source is not None:
         source.busy_op = None
 
 
-engine.kind("clone-volume", KindDef("clone-volume", "rollback", finalize, rollback))
+KIND = KindDef("clone-volume", "rollback", CloneData, finalize, rollback)
 
 
 async def clone(rt: "Runtime", volume_id: str, name: str) -> str:
-    return await engine.submit(rt, lambda s: build(s, rt, volume_id, name, new_id()),
-                               lambda clone_id: f"/volumes/{clone_id}")
-
-
-async def set_restriction(rt: "Runtime", volume_id: str, restriction: str) -> str:
-    """Block-hosting restriction: a database change, answered through the queue (303)."""
-
-    def build_restriction(s: Session, _job: str) -> None:
-        volume = s.get(Volume, volume_id)
-        if volume is None or volume.pending_op is not None:
-            raise NotFound()
-        if not volume.block:
-            raise Conflict("Failed to set block restriction: Block restrictions can only be "
-                           "set on block hosting volumes")
-        if volume.busy_op is not None:
-            raise Conflict(f"Volume {volume_id} is busy with another operation; retry later")
-        info = dict(volume.blockinfo or {})
-        if restriction == "" and info.get("restriction") == "locked-by-update":
-            need = volume.size - volume.size * 98 // 100
-            free = info.get("freesize", 0)
-            if free < need:
-                raise Conflict(f"Failed to set block restriction: Can not unlock volume. "
-                               f"{need}GiB free space is required, but found {free}GiB")
-        if restriction:
-            info["restriction"] = restriction
-        else:
-            info.pop("restriction", None)
-        volume.blockinfo = info
-        return None
-
-    async def work(_op: str | None) -> str:
-        return f"/volumes/{volume_id}"
-
-    return await rt.submit(build_restriction, work)
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, volume_id, name, op_id),
+                                  lambda clone_id: f"/volumes/{clone_id}")

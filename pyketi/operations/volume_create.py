@@ -4,28 +4,32 @@ placement (heketi ``VOLUME_MAX_RETRIES``)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Cluster, Gid, Job, Node, Operation, Volume
+from pyketi.db import queries
+from pyketi.db.models import Brick, Cluster, Gid, Volume
 from pyketi.db.session import lock_row
-from pyketi.errors import ApiError, BadRequest, ServerError
+from pyketi.errors import BadRequest, ServerError
+from pyketi.executors.validate import escape_controls
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
-from pyketi.operations.common import delete_volume_row
-from pyketi.operations.engine import KindDef, OperationFailed
-from pyketi.operations.steps import bricks_by_host, volume_request
-from pyketi.placement import Durability, PlacementError, VolumeSpec, place_volume
-from pyketi.placement import parse_volume_options
+from pyketi.operations.block_restriction import block_sizes
+from pyketi.operations.common import cluster_nodes, delete_volume_row
+from pyketi.operations.engine import KindDef
+from pyketi.operations.executor_requests import bricks_by_host, volume_request
+from pyketi.operations.record import VolumeRef
+from pyketi.operations.steps import Step, volumes
+from pyketi.placement import (Durability, PlacementError, VolumeSpec, min_volume_size_kib,
+                              parse_volume_options, place_volume)
+from pyketi.units import GIB_KIB
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
 
-log = logging.getLogger("pyketi.volumes")
 BLOCK_OPTIONS = "group gluster-block"
 
 
@@ -121,19 +125,32 @@ def _allocate_gid(s: Session, rt: "Runtime", volume_id: str) -> int:
             lost.add(gid)            # a concurrent build committed it first
 
 
+def check_request(s: Session, rt: "Runtime", req: VolumeCreate) -> list[str]:
+    """heketi's checks before placement, in its order: some cluster exists, every
+    requested one exists, the size fits the smallest brick. Returns the clusters to try."""
+    missing = queries.missing_cluster(s, req.clusters)
+    if missing == "":
+        raise BadRequest("No clusters configured")
+    if missing is not None:
+        raise BadRequest(f"Cluster id {escape_controls(missing)} not found")
+    minimum = min_volume_size_kib(
+        Durability(req.dtype, req.replica, req.data, req.redundancy), rt.limits)
+    if req.size * GIB_KIB < minimum:
+        raise BadRequest(f"Requested volume size ({req.size} GB) is smaller than the "
+                         f"minimum supported volume size ({minimum})")
+    return req.clusters or queries.cluster_ids(s)
+
+
 def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: str,
           auto_gid: bool = False) -> str:
     """Place the volume and record everything as pending. Returns the op id."""
     name = req.name or f"vol_{volume_id}"
-    cluster_ids = req.clusters or list(s.execute(select(Cluster.id).order_by(Cluster.id))
-                                       .scalars())
-    if not cluster_ids:
-        raise BadRequest("No clusters configured")
+    cluster_ids = check_request(s, rt, req)
     options = stored_options(rt, req)
     errors: list[tuple[str, str]] = []
     for cid in cluster_ids:
         cluster = lock_row(s, Cluster, cid)
-        if cluster is None:
+        if cluster is None:  # deleted since check_request
             raise BadRequest(f"Cluster id {cid} not found")
         problem = cluster_problem(s, rt, cluster, req, name)
         if problem:
@@ -162,20 +179,20 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
                         created_by=req.created_by)
         s.add(volume)
         s.flush()
-        bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
+        new_bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
         s.flush()
-        nodes = _nodes(s, cid)
+        nodes = cluster_nodes(s, cid)
         first_host = nodes[placement.sets[0][0].node_id].manage
         hosts = [first_host] + sorted(n.manage for n in nodes.values() if n.manage != first_host)
         steps = [
-            {"name": "bricks_create", "args": {"hosts": bricks_by_host(bricks, nodes, gid)}},
-            {"name": "volume_create", "args": {
-                "hosts": hosts, "name": name, "volume": volume_request(volume, bricks, nodes)}},
+            Step("bricks_create", bricks_by_host(new_bricks, nodes, gid)),
+            Step("volume_create", volumes.VolumeCreate(
+                hosts, name, volume_request(volume, new_bricks, nodes))),
         ]
-        changes = [{"id": b.id, "description": "Add brick"} for b in bricks]
+        changes = [{"id": b.id, "description": "Add brick"} for b in new_bricks]
         changes.append({"id": volume_id, "description": "Add volume"})
-        engine.new_operation(s, op_id, "create-volume", rt.instance_id, steps, changes,
-                             {"volume_id": volume_id})
+        engine.new_operation(s, op_id, "create-volume", rt.runner.instance_id, steps, changes,
+                             VolumeRef(volume_id))
         return op_id
     raise ServerError("Failed to allocate new volume: " + allocation_error(errors))
 
@@ -192,13 +209,8 @@ def allocation_error(errors: list[tuple[str, str]]) -> str:
 def _blockinfo(req: VolumeCreate) -> dict:
     if not req.block:
         return {}
-    free = req.size * 98 // 100
-    return {"freesize": free, "reservedsize": req.size - free}
-
-
-def _nodes(s: Session, cluster_id: str) -> dict[str, Node]:
-    return {n.id: n for n in s.execute(select(Node).where(Node.cluster_id == cluster_id))
-            .scalars()}
+    free, reserved = block_sizes(req.size)
+    return {"freesize": free, "reservedsize": reserved}
 
 
 # -- end of the operation in the database -----------------------------------
@@ -207,8 +219,8 @@ def _volume_bricks(s: Session, volume_id: str) -> list[Brick]:
     return list(s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars())
 
 
-def finalize(s: Session, op: Operation, _results: dict) -> str:
-    volume_id = op.spec["data"]["volume_id"]
+def finalize(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> str:
+    volume_id = data.volume_id
     volume = s.get(Volume, volume_id)
     volume.pending_op = None
     volume.busy_op = None
@@ -217,45 +229,20 @@ def finalize(s: Session, op: Operation, _results: dict) -> str:
     return volume_id
 
 
-def rollback(s: Session, op: Operation, _results: dict) -> None:
-    volume_id = op.spec["data"]["volume_id"]
+def rollback(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> None:
+    volume_id = data.volume_id
     placement_db.release_bricks(s, _volume_bricks(s, volume_id))
     s.flush()
     delete_volume_row(s, volume_id)
 
 
-engine.kind("create-volume", KindDef("create-volume", "rollback", finalize, rollback))
+KIND = KindDef("create-volume", "rollback", VolumeRef, finalize, rollback)
 
 
 async def create(rt: "Runtime", req: VolumeCreate, auto_gid: bool = False) -> str:
-    """Synchronous part of POST /volumes: returns the job id (202)."""
+    """Synchronous part of POST /volumes: returns the job id (202). A failed create
+    is undone and placed afresh (heketi ``VOLUME_MAX_RETRIES``)."""
     volume_id = new_id()
-
-    def first_build(s: Session, _job_id: str) -> str:
-        return build(s, rt, req, volume_id, new_id(), auto_gid)
-
-    async def work(op_id: str | None) -> str:
-        attempts = 1 + max(0, rt.config.volume_create_retries)
-        for attempt in range(1, attempts + 1):
-            try:
-                await engine.execute(rt, op_id)
-                return f"/volumes/{volume_id}"
-            except OperationFailed as e:
-                if attempt == attempts or isinstance(e, engine.CleanupPending):
-                    raise  # CleanupPending: the volume's rows wait for the cleaner
-                log.warning("volume %s create attempt %d failed (%s); retrying with a new "
-                            "placement", volume_id, attempt, e)
-                old_op, next_op = op_id, new_id()
-
-                def rebuild(s: Session) -> str:
-                    built = build(s, rt, req, volume_id, next_op, auto_gid)
-                    s.execute(update(Job).where(Job.operation_id == old_op)
-                              .values(operation_id=built))
-                    return built
-                try:
-                    op_id = await rt.db.write(rebuild)
-                except ApiError as again:
-                    raise OperationFailed(f"{e} (retry: {again.message})") from again
-        raise AssertionError("unreachable")
-
-    return await rt.submit(first_build, work)
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, req, volume_id, op_id, auto_gid),
+                                  f"/volumes/{volume_id}",
+                                  retries=rt.config.volume_create_retries)

@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Operation, Volume
+from pyketi.db.models import Volume
 from pyketi.errors import Conflict
-from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
 from pyketi.operations.common import (claim_volume, cluster_nodes, delete_volume_row,
                                        manage_hosts, volume_bricks)
 from pyketi.operations.engine import KindDef
-from pyketi.operations.steps import bricks_by_host
+from pyketi.operations.executor_requests import bricks_by_host
+from pyketi.operations.record import VolumeRef
+from pyketi.operations.steps import Step, volumes
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -36,34 +37,27 @@ def build(s: Session, rt: "Runtime", volume_id: str, op_id: str) -> str:
         brick.pending_op = op_id
     nodes = cluster_nodes(s, volume.cluster_id)
     steps = [
-        {"name": "volume_destroy", "args": {"hosts": manage_hosts(nodes), "name": volume.name}},
-        {"name": "bricks_destroy", "args": {"hosts": bricks_by_host(bricks, nodes, 0)}},
+        Step("volume_destroy", volumes.VolumeDestroy(manage_hosts(nodes), volume.name)),
+        Step("bricks_destroy", bricks_by_host(bricks, nodes, 0)),
     ]
     changes = [{"id": b.id, "description": "Delete brick"} for b in bricks]
     changes.append({"id": volume_id, "description": "Delete volume"})
-    engine.new_operation(s, op_id, "delete-volume", rt.instance_id, steps, changes,
-                         {"volume_id": volume_id})
+    engine.new_operation(s, op_id, "delete-volume", rt.runner.instance_id, steps, changes,
+                         VolumeRef(volume_id))
     return op_id
 
 
-def finalize(s: Session, op: Operation, results: dict) -> None:
-    volume_id = op.spec["data"]["volume_id"]
-    reclaimed: set[str] | None = None
-    destroyed = results.get("bricks_destroy")
-    if destroyed is not None:
-        reclaimed = set()
-        hosts = op.spec["steps"][1]["args"]["hosts"]
-        for host, flags in destroyed.items():
-            for brick, flag in zip(hosts[host], flags):
-                if flag:
-                    reclaimed.add(brick["id"])
+def finalize(s: Session, _op_id: str, data: VolumeRef, results: dict) -> None:
+    volume_id = data.volume_id
+    destroyed: dict[str, bool] | None = results.get("bricks_destroy")  # brick id -> reclaimed
+    reclaimed = None if destroyed is None else {bid for bid, done in destroyed.items() if done}
     placement_db.release_bricks(s, volume_bricks(s, volume_id), reclaimed)
     s.flush()
     delete_volume_row(s, volume_id)
 
 
-def lift_marks(s: Session, op: Operation, _results: dict) -> None:
-    volume_id = op.spec["data"]["volume_id"]
+def lift_marks(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> None:
+    volume_id = data.volume_id
     volume = s.get(Volume, volume_id)
     if volume is not None:
         volume.pending_op = None
@@ -72,8 +66,8 @@ def lift_marks(s: Session, op: Operation, _results: dict) -> None:
         brick.pending_op = None
 
 
-engine.kind("delete-volume", KindDef("delete-volume", "forward", finalize, lift_marks))
+KIND = KindDef("delete-volume", "forward", VolumeRef, finalize, lift_marks)
 
 
 async def delete(rt: "Runtime", volume_id: str) -> str:
-    return await engine.submit(rt, lambda s: build(s, rt, volume_id, new_id()))
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, volume_id, op_id))

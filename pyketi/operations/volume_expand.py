@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Operation, Volume
+from pyketi.db.models import Volume
 from pyketi.errors import ServerError
-from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
+from pyketi.operations.block_restriction import block_sizes
 from pyketi.operations.common import claim_volume, cluster_nodes, volume_bricks
 from pyketi.operations.engine import KindDef
-from pyketi.operations.steps import bricks_by_host, volume_request
+from pyketi.operations.executor_requests import bricks_by_host, volume_request
+from pyketi.operations.record import Record
+from pyketi.operations.steps import Step, volumes
 from pyketi.operations.volume_create import VolumeCreate, placement_spec
 from pyketi.placement import PlacementError, place_volume
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
+
+
+@dataclass
+class ExpandData(Record):
+    volume_id: str
+    delta: int          # GiB added
 
 
 def request_of(volume: Volume) -> VolumeCreate:
@@ -46,46 +55,45 @@ def build(s: Session, rt: "Runtime", volume_id: str, delta: int, op_id: str) -> 
     nodes = cluster_nodes(s, volume.cluster_id)
     new_ordered = sorted(new, key=lambda b: (b.set_index, b.position))
     steps = [
-        {"name": "bricks_create", "args": {"hosts": bricks_by_host(new, nodes, volume.gid)}},
-        {"name": "volume_expand", "args": {
-            "host": nodes[new_ordered[0].node_id].manage,
-            "volume": volume_request(volume, existing + new, nodes),
-            "new_bricks": [(nodes[b.node_id].storage, b.path) for b in new_ordered],
-            "rebalance": rt.config.rebalance_on_expansion}},
+        Step("bricks_create", bricks_by_host(new, nodes, volume.gid)),
+        Step("volume_expand", volumes.VolumeExpand(
+            host=nodes[new_ordered[0].node_id].manage,
+            volume=volume_request(volume, existing + new, nodes),
+            new_bricks=[(nodes[b.node_id].storage, b.path) for b in new_ordered],
+            rebalance=rt.config.rebalance_on_expansion)),
     ]
     changes = [{"id": b.id, "description": "Add brick"} for b in new]
     changes.append({"id": volume_id, "description": "Expand volume"})
-    engine.new_operation(s, op_id, "expand-volume", rt.instance_id, steps, changes,
-                         {"volume_id": volume_id, "delta": delta})
+    engine.new_operation(s, op_id, "expand-volume", rt.runner.instance_id, steps, changes,
+                         ExpandData(volume_id, delta))
     return op_id
 
 
-def finalize(s: Session, op: Operation, _results: dict) -> None:
-    data = op.spec["data"]
-    volume = s.get(Volume, data["volume_id"])
-    volume.size += data["delta"]
+def finalize(s: Session, op_id: str, data: ExpandData, _results: dict) -> None:
+    volume = s.get(Volume, data.volume_id)
+    volume.size += data.delta
     if volume.block:
         info = dict(volume.blockinfo or {})
-        free_delta = data["delta"] * 98 // 100
-        info["freesize"] = info.get("freesize", 0) + free_delta
-        info["reservedsize"] = info.get("reservedsize", 0) + data["delta"] - free_delta
+        free, reserved = block_sizes(data.delta)
+        info["freesize"] = info.get("freesize", 0) + free
+        info["reservedsize"] = info.get("reservedsize", 0) + reserved
         volume.blockinfo = info
     volume.busy_op = None
     for brick in volume_bricks(s, volume.id):
-        if brick.pending_op == op.id:
+        if brick.pending_op == op_id:
             brick.pending_op = None
 
 
-def rollback(s: Session, op: Operation, _results: dict) -> None:
-    volume = s.get(Volume, op.spec["data"]["volume_id"])
+def rollback(s: Session, op_id: str, data: ExpandData, _results: dict) -> None:
+    volume = s.get(Volume, data.volume_id)
     placement_db.release_bricks(s, [b for b in volume_bricks(s, volume.id)
-                                    if b.pending_op == op.id])
+                                    if b.pending_op == op_id])
     volume.busy_op = None
 
 
-engine.kind("expand-volume", KindDef("expand-volume", "rollback", finalize, rollback))
+KIND = KindDef("expand-volume", "rollback", ExpandData, finalize, rollback)
 
 
 async def expand(rt: "Runtime", volume_id: str, delta: int) -> str:
-    return await engine.submit(rt, lambda s: build(s, rt, volume_id, delta, new_id()),
-                               f"/volumes/{volume_id}")
+    return await rt.runner.submit(lambda s, op_id: build(s, rt, volume_id, delta, op_id),
+                                  f"/volumes/{volume_id}")

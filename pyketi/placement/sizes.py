@@ -11,13 +11,12 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
+from pyketi.units import GIB_KIB, KIB, MIB_KIB, TIB_KIB
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyketi.placement.model import Durability, Limits
 
-KB = 1
-MB = 1024 * KB
-GB = 1024 * MB
-TB = 1024 * GB
+KB, MB, GB, TB = KIB, MIB_KIB, GIB_KIB, TIB_KIB  # heketi's names
 
 #: ``maxPoolMetadataSizeMb`` in device_entry.go (the name lies: it is 16 GiB in KiB).
 MAX_POOL_METADATA_KIB = 16 * GB

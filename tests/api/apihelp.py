@@ -8,7 +8,7 @@ import re
 import time
 from typing import Any
 
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 from pyketi.ids import new_id
 
 TEXT_CT = "text/plain; charset=utf-8"

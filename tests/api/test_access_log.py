@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from pyketi.executors.fault import FaultExecutor
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.fault import FaultExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 
 @pytest.fixture

@@ -312,7 +312,7 @@ async def test_backup_db(api, db_url):
 
 
 async def test_examine_gluster_reports_drift(make_api, db_url):
-    from pyketi.executors.mock import MockExecutor
+    from pyketi.executors.doubles.mock import MockExecutor
     ex = MockExecutor(strict=True)
     api = await make_api(db_url, executor=ex)
     await topology(api, nodes=3, devices=1)

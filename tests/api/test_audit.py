@@ -10,8 +10,8 @@ import pytest
 
 from pyketi.api import audit
 from pyketi.db.models import AuditRecord
-from pyketi.executors.fault import FaultExecutor
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.fault import FaultExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 
 async def records(api, query: str = "") -> list[dict]:

@@ -255,7 +255,7 @@ async def test_a_node_refusing_a_device_is_no_internal_error(make_api, db_url, c
     """Found by the hostile run: adding a disk the node refuses (already a PV) failed the
     job as it should, but logged a traceback as for a bug in pyketi."""
     from pyketi.executors.base import ExecutorError
-    from pyketi.executors.mock import MockExecutor
+    from pyketi.executors.doubles.mock import MockExecutor
 
     class RefusingNode(MockExecutor):
         async def device_setup(self, host, device_name, *args, **kwargs):

@@ -3,7 +3,7 @@ volume never interleave."""
 
 import asyncio
 
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 BRICK_SPACE_1G = 1048576 + 8192  # 1 GiB thin pool + metadata rounded up to the 4 MiB extent
 

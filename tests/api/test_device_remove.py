@@ -1,7 +1,7 @@
 """Device and node removal (state failed): bricks move to other devices, also
 when the old disk or node is dead; a removal with no replacement says why."""
 
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 
 async def _state(api, path, state):

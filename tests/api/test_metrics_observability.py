@@ -8,8 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyketi.db.models import Volume
-from pyketi.executors.fault import FaultExecutor
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.fault import FaultExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from apihelp import (DEVICE_KEYS, ID_RE, NODE_KEYS, accepted, check_errors, dump, failed, json_ok,
                      node_body, text_error, topology, unknown_id)
 
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 
 async def test_add_node_async_protocol_and_info(api):

@@ -19,7 +19,7 @@ R3 = {"type": "replicate", "replicate": {"replica": 3}}
 async def finished(api, reply) -> str:
     """The queue location of a 202 whose operation has ended, not yet polled."""
     location = accepted(reply)
-    await api.rt.jobs.wait_idle()
+    await api.rt.runner.jobs.wait_idle()
     return location
 
 
@@ -68,7 +68,7 @@ async def test_finished_job_never_polled_expires_on_read(make_api, db_url):
     await topology(api, nodes=3)
     location = await finished(api, await api.post("/volumes", {"size": 1}))
     assert await job_row_exists(api, location)
-    api.rt.jobs.clock = lambda: time.time() + 61          # the retention has passed
+    api.rt.runner.jobs.clock = lambda: time.time() + 61          # the retention has passed
     text_error(await api.get(location), 404, "Id not found")
     assert not await job_row_exists(api, location)
 

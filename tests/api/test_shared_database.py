@@ -3,7 +3,7 @@ allocation stays exact and each instance answers for the other's jobs."""
 
 import asyncio
 
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 BRICK_SPACE_1G = 1048576 + 8192
 

@@ -9,7 +9,7 @@ import shlex
 from collections import defaultdict
 from dataclasses import dataclass
 
-from pyketi.executors.transport import Command, Result, Transport
+from pyketi.executors.transports.base import Command, Result, Transport
 
 DEV = "d" * 32
 BRICK = "b" * 32

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from pyketi.executors.base import BrickRequest, ExecutorError, NodeUnreachable, VolumeRequest
-from pyketi.executors.cmd import CmdExecutor
+from pyketi.executors.base import (BrickRequest, ExecutorError, NodeUnreachable, NothingChanged,
+                                   VolumeRequest)
+from pyketi.executors.cmd.executor import CmdExecutor
 from pyketi.executors.config import ExecConfig
 
 from executor_fakes import (BRICK, DEV, PV_UUID, VGDISPLAY, VOL_ID, FakeTransport, cli_xml,
@@ -106,7 +107,7 @@ async def test_device_setup_init_failure_text():
     ex, t = make()
     t.on("pvcreate", exit_status=5, stderr="  Can't initialize physical volume \"/dev/sdb\" of "
                                            "volume group \"vg_x\" without -ff\n")
-    with pytest.raises(ExecutorError) as err:
+    with pytest.raises(NothingChanged) as err:   # someone else's PV: no undo may touch it
         await ex.device_setup("node1", "/dev/sdb", DEV)
     assert str(err.value) == ("Initializing device /dev/sdb failed (already initialized or "
                               "contains data?): Can't initialize physical volume \"/dev/sdb\" of "
@@ -114,12 +115,13 @@ async def test_device_setup_init_failure_text():
     assert len(t.batches) == 1  # no identify, no teardown
 
 
-async def test_device_setup_vgcreate_failure_removes_the_new_pv():
+async def test_device_setup_vgcreate_failure_leaves_the_new_pv_to_the_undo():
     ex, t = make()
     t.on("vgcreate", exit_status=5, stderr="boom")
-    with pytest.raises(ExecutorError, match="Initializing device /dev/sdb failed .*: boom"):
+    with pytest.raises(ExecutorError, match="Initializing device /dev/sdb failed .*: boom") as err:
         await ex.device_setup("node1", "/dev/sdb", DEV)
-    assert t.lines(1) == ["/usr/sbin/lvm pvremove -qq -- /dev/sdb"]
+    assert not isinstance(err.value, NothingChanged)  # the PV is ours: the undo removes it
+    assert len(t.batches) == 1
 
 
 async def test_device_setup_bad_vgdisplay_tears_down():
@@ -128,11 +130,7 @@ async def test_device_setup_bad_vgdisplay_tears_down():
     answer_identify(t)  # first matching rule wins: vgdisplay answers garbage
     with pytest.raises(ExecutorError, match="^vgdisplay returned an invalid string$"):
         await ex.device_setup("node1", "/dev/sdb", DEV)
-    # teardown: vgs lookup, then vgremove/pvremove (by PV uuid) and rmdir
-    assert t.lines(2) == [f"/usr/sbin/lvm vgs -o pv_name,pv_uuid,vg_name --reportformat=json -- vg_{DEV}"]
-    assert t.lines(3) == [f"/usr/sbin/lvm vgremove -qq -- vg_{DEV}",
-                          f"/usr/sbin/lvm pvremove -qq -- /dev/disk/by-id/lvm-pv-uuid-{PV_UUID}",
-                          f"rmdir -- /var/lib/heketi/mounts/vg_{DEV}"]
+    assert len(t.batches) == 2  # setup, identify: the teardown is the operation's undo
 
 
 async def test_device_info_uses_pv_uuid_path():
@@ -181,18 +179,13 @@ async def test_bricks_create_is_one_batch():
     assert len(t.lines()) == 6 + 8
 
 
-async def test_bricks_create_failure_destroys_what_it_reached():
+async def test_bricks_create_failure_leaves_the_undo_to_the_engine():
     ex, t = make()
     t.on(f"mkfs.xfs .*brick_{BRICK2}", exit_status=1, stderr="mkfs.xfs: cannot open")
-    t.on("umount", exit_status=32, stderr="umount: not mounted.")
-    t.on("lvs --noheadings", stdout="  0\n")
     bricks = [brick(), brick(BRICK2), brick("a" * 32)]
     with pytest.raises(ExecutorError, match="^mkfs.xfs: cannot open$"):
         await ex.bricks_create("node1", bricks)
-    undo = t.lines()[len(t.batches[0][1]):]
-    assert f"umount -- {mount_of(BRICK)}" in undo and f"umount -- {mount_of(BRICK2)}" in undo
-    assert not any("a" * 32 in line for line in undo)  # never reached: left alone
-    assert f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/tp_{BRICK2}" in undo
+    assert len(t.batches) == 1  # the batch ended at the failure; no cleanup of its own
 
 
 async def test_bricks_destroy_reclaims_only_empty_pools():
@@ -250,19 +243,20 @@ async def test_volume_create_single_batch():
                          f"{G} volume start vol1"]
 
 
-async def test_volume_create_failure_after_create_removes_volume():
+async def test_volume_create_failure_after_create_leaves_the_undo_to_the_engine():
     ex, t = make()
     t.on("volume set vol1 a.b", exit_status=1, stderr="volume set: failed: option a.b does not exist")
-    with pytest.raises(ExecutorError, match="option a.b does not exist"):
+    with pytest.raises(ExecutorError, match="option a.b does not exist") as err:
         await ex.volume_create("node1", volume(options=["a.b 1"]))
-    assert t.lines(1) == [f"{G} volume stop vol1 force", f"{G} volume delete vol1"]
+    assert not isinstance(err.value, NothingChanged)   # the step's undo must run
+    assert len(t.batches) == 1                          # one undo layer: the engine's
 
 
-async def test_volume_create_existing_name_is_not_deleted():
+async def test_volume_create_existing_name_changed_nothing():
     ex, t = make()
     t.on("volume create", exit_status=1, stderr="volume create: vol1: failed: Volume vol1 "
                                                 "already exists")
-    with pytest.raises(ExecutorError, match="already exists"):
+    with pytest.raises(NothingChanged, match="already exists"):
         await ex.volume_create("node1", volume())
     assert len(t.batches) == 1
 

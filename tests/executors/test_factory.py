@@ -8,9 +8,9 @@ import pytest
 
 from pyketi.executors import factory
 from pyketi.executors.base import ExecutorError
-from pyketi.executors.cmd import CmdExecutor
-from pyketi.executors.fault import FaultExecutor
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.cmd.executor import CmdExecutor
+from pyketi.executors.doubles.fault import FaultExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 from executor_fakes import FakeTransport
 

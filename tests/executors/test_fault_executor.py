@@ -14,8 +14,8 @@ import time
 import pytest
 
 from pyketi.executors.base import ExecutorError, NodeUnreachable
-from pyketi.executors.fault import FaultExecutor, FaultRule, rules_from_env
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.fault import FaultExecutor, FaultRule, rules_from_env
+from pyketi.executors.doubles.mock import MockExecutor
 
 
 def wrap(*rules, mock: MockExecutor | None = None) -> tuple[FaultExecutor, MockExecutor]:

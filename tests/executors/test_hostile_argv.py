@@ -26,11 +26,14 @@ from collections import Counter
 
 import pytest
 
-from pyketi.executors import (commands_base, commands_brick, commands_device, commands_peer,
-                              commands_volume)
+from pyketi.executors.commands import base as commands_base
+from pyketi.executors.commands import brick as commands_brick
+from pyketi.executors.commands import device as commands_device
+from pyketi.executors.commands import peer as commands_peer
+from pyketi.executors.commands import volume as commands_volume
 from pyketi.executors.base import BrickRequest, ExecutorError, VolumeRequest
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.transport import Command
+from pyketi.executors.transports.base import Command
 
 from executor_fakes import BRICK, DEV, PV_UUID, VOL_ID
 
@@ -172,9 +175,9 @@ def _benign_args(fn) -> dict:
 
 def test_builders_are_found():
     names = [n for n, _ in builders()]
-    for expected in ("commands_device.device_setup", "commands_brick.brick_create",
-                     "commands_volume.volume_create", "commands_peer.peer_probe",
-                     "commands_volume.volume_options", "commands_brick.brick_destroy"):
+    for expected in ("device.device_setup", "brick.brick_create",
+                     "volume.volume_create", "peer.peer_probe",
+                     "volume.volume_options", "brick.brick_destroy"):
         assert expected in names
     assert len(names) >= 30
 

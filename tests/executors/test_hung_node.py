@@ -115,7 +115,7 @@ async def test_hung_node_fails_fast_and_the_rest_stays_usable(nodes, make_api, s
     took, reply = await _timed(api.post("/devices", {"node": hung_node, "name": "/dev/sdc"}))
     error = await _job_error(api, reply)
     assert f"Node {HUNG} is unreachable" in error and took < 2
-    assert api.rt.inflight == 0
+    assert api.rt.runner.inflight == 0
     # they failed before touching any node: nothing more left for the cleaner
     pending = (await api.get("/operations/pending")).json()["pendingoperations"]
     assert [(p["type_name"], p["status"]) for p in pending] == [("create-volume", "failed")]

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from pyketi.executors.base import BrickRequest, ExecutorError, NodeUnreachable, VolumeRequest
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 GIB = 1024 * 1024
 DEVS = {f"node{i}": f"{i}" * 32 for i in range(1, 4)}

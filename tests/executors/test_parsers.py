@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyketi.executors import gluster_xml, lvm_output
+from pyketi.executors.commands import gluster_xml, lvm_output
 from pyketi.executors.base import ExecutorError
 
 from executor_fakes import DEV, PV_UUID, VGDISPLAY, VOL_ID, cli_xml, pvs_json, volume_xml

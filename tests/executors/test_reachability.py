@@ -8,11 +8,11 @@ import pytest
 
 from executor_fakes import FakeTransport
 from pyketi.executors.base import CommandTimeout, ExecutorError, NodeUnreachable
-from pyketi.executors.cmd_runner import HostRunner
+from pyketi.executors.cmd.runner import HostRunner
 from pyketi.executors.config import ExecConfig
 from pyketi.executors.factory import make_executor, unreachable_seconds
 from pyketi.executors.reachability import Reachability
-from pyketi.executors.transport import Command, Result
+from pyketi.executors.transports.base import Command, Result
 
 
 class Clock:

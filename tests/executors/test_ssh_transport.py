@@ -16,8 +16,8 @@ import time
 import pytest
 
 from pyketi.executors.base import ExecutorError, NodeUnreachable
-from pyketi.executors.ssh import HostKeyError, SshTransport
-from pyketi.executors.transport import Command
+from pyketi.executors.transports.ssh import HostKeyError, SshTransport
+from pyketi.executors.transports.base import Command
 from sshd_server import Sshd, ensure_sshd, free_port, keygen
 
 

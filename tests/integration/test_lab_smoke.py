@@ -20,8 +20,8 @@ import pytest
 
 from labcheck import leftovers
 from pyketi.executors.base import BrickRequest, VolumeRequest
-from pyketi.executors.ssh import SshTransport
-from pyketi.executors.transport import Command
+from pyketi.executors.transports.ssh import SshTransport
+from pyketi.executors.transports.base import Command
 
 pytestmark = pytest.mark.lab
 
@@ -73,7 +73,7 @@ def test_transport_sudo_user(lab, in_lab):
 
 
 def _executor(lab):
-    from pyketi.executors.cmd import CmdExecutor
+    from pyketi.executors.cmd.executor import CmdExecutor
     from pyketi.executors.config import ExecConfig
     transport = SshTransport.from_config(lab.sshexec_config())
     return CmdExecutor(transport, ExecConfig()), transport
@@ -94,7 +94,7 @@ class PhaseTimer:
 
 
 def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
-    pytest.importorskip("pyketi.executors.cmd")
+    pytest.importorskip("pyketi.executors.cmd.executor")
     nodes = lab.nodes
     ips = [n.ip for n in nodes]
     devs = {ip: _hex() for ip in ips}
@@ -190,7 +190,7 @@ def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
 
 def test_cmd_executor_as_sudo_user(lab, in_lab):
     """heketi's production setup: sshexec user "heketi" with "sudo": true."""
-    from pyketi.executors.cmd import CmdExecutor
+    from pyketi.executors.cmd.executor import CmdExecutor
     from pyketi.executors.config import ExecConfig
     sshexec = lab.sshexec_config(user="heketi", sudo=True)
     ip, dev = lab.nodes[0].ip, _hex()

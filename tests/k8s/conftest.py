@@ -20,7 +20,7 @@ async def k8s(db_url, make_api):
 
     async def factory(nodes: int = 3, devices: int = 1, device_size_gib: int = 500,
                       executor: Any = None, clusters: int = 1, **config: Any) -> K8sEnv:
-        from pyketi.executors.mock import MockExecutor
+        from pyketi.executors.doubles.mock import MockExecutor
         mock = MockExecutor(device_size_gib=device_size_gib)
         api = await make_api(db_url, executor=executor(mock) if executor else mock, **config)
         topologies = [await api.topology(nodes=nodes, devices=devices)]
@@ -41,6 +41,6 @@ async def k8s(db_url, make_api):
 
     yield factory
     for env in envs:       # jobs nobody polled end before the database goes away
-        await env.api.rt.jobs.wait_idle()
+        await env.api.rt.runner.jobs.wait_idle()
     for session in sessions:
         await session.close()

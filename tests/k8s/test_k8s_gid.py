@@ -9,7 +9,7 @@ import asyncio
 from k8shelp import SQLITE_ONLY, check_accounting, check_bound
 from provisioner import ANN_GID, ANN_HEKETI_VOLUME_ID, PVC
 
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 REPLICA3 = {"type": "replicate", "replicate": {"replica": 3}}
 

@@ -236,7 +236,7 @@ async def test_claim_the_server_refuses_fails_with_its_text(k8s):
 
 async def test_failed_create_on_the_nodes_fails_cleanly(k8s):
     """An executor failure on every attempt: the queue's 500 text reaches the claim."""
-    from pyketi.executors.fault import FaultExecutor
+    from pyketi.executors.doubles.fault import FaultExecutor
     env = await k8s(nodes=3, executor=lambda mock: FaultExecutor(mock, [
         {"call": "volume_create", "nth": 0, "action": "fail",
          "message": "volume create: failed: Staging failed"}]))

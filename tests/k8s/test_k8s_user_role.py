@@ -125,7 +125,7 @@ async def test_provisioner_retries_never_leak_volumes(k8s, monkeypatch, rules):
     pv = await env.ctl.provision_until_bound(pvc, attempts=attempts)
     posts = [w for w in env.plugin.wire if (w.method, w.path) == ("POST", "/volumes")]
     assert all(w.iss == "user" and w.status == 202 for w in posts)
-    await env.api.rt.jobs.wait_idle()          # creates nobody polled run to their end
+    await env.api.rt.runner.jobs.wait_idle()          # creates nobody polled run to their end
     volumes = await env.volume_ids()
     if rules == "heketi":
         assert pv is None

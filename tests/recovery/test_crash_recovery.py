@@ -19,7 +19,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from pyketi.executors.mock import MockExecutor
+from pyketi.executors.doubles.mock import MockExecutor
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = "crash-admin-key-0123456789abcdef"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pyketi.executors import validate as V
-from pyketi.executors.commands_base import gluster
+from pyketi.executors.commands.base import gluster
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.transport import Command
+from pyketi.executors.transports.base import Command
 
 
 def glusterd_check() -> list[Command]:

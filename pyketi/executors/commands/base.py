@@ -7,8 +7,8 @@ heketi: ``executors/cmdexec/cmdexec.go`` (``glusterCommand``, ``lvmCommand``,
 from __future__ import annotations
 
 from pyketi.executors.config import ExecConfig
+from pyketi.node_paths import MOUNT_ROOT, device_mount_parent  # noqa: F401 - re-exported
 
-MOUNT_ROOT = "/var/lib/heketi/mounts"
 LVM = "/usr/sbin/lvm"
 UDEVADM = "/usr/bin/udevadm"
 # paths managed by glusterd (clone bricks): no fstab entry (brick.go removeBrickFromFstab)
@@ -32,11 +32,6 @@ def udevadm(cfg: ExecConfig) -> tuple[str, ...]:
 
 def vg_name(device_id: str) -> str:
     return f"vg_{device_id}"
-
-
-def device_mount_parent(device_id: str) -> str:
-    """``/var/lib/heketi/mounts/vg_<device id>`` (paths.BrickMountPointParent)."""
-    return f"{MOUNT_ROOT}/vg_{device_id}"
 
 
 def pv_uuid_path(pv_uuid: str) -> str:

@@ -1,12 +1,16 @@
 """JSON shapes of heketi's API responses, field order and omission rules included
-(``pkg/glusterfs/api/types.go``; Go ``omitempty`` never drops struct fields)."""
+(``pkg/glusterfs/api/types.go``; Go ``omitempty`` never drops struct fields).
+
+Below both ``api/`` (replies) and ``db/`` (heketi's export format): pure functions
+of rows already read, no queries (those are in ``db/queries.py``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
-from pyketi.db.models import Brick, Cluster, Device, Node, Volume
+if TYPE_CHECKING:
+    from pyketi.db.models import Brick, Cluster, Device, Node, Volume
 
 
 def number(value: float) -> float | int:
@@ -51,13 +55,8 @@ def node_info(n: Node, devices: list[Device] | None = None) -> dict:
     return out
 
 
-def cluster_info(s: Session, c: Cluster) -> dict:
-    nodes = s.execute(select(Node.id).where(Node.cluster_id == c.id, Node.pending_op.is_(None))
-                      .order_by(Node.id)).scalars().all()
-    volumes = s.execute(select(Volume.id).where(Volume.cluster_id == c.id,
-                                                Volume.pending_op.is_(None))
-                        .order_by(Volume.id)).scalars().all()
-    return {"id": c.id, "nodes": list(nodes), "volumes": list(volumes),
+def cluster_info(c: Cluster, node_ids: list[str], volume_ids: list[str]) -> dict:
+    return {"id": c.id, "nodes": list(node_ids), "volumes": list(volume_ids),
             "block": c.block, "file": c.file, "blockvolumes": []}
 
 
@@ -104,17 +103,3 @@ def blockinfo(info: dict) -> dict:
         if info.get(key):
             out[key] = info[key]
     return out
-
-
-def cluster_storage_hosts(s: Session, cluster_id: str) -> list[str]:
-    rows = s.execute(select(Node.storage_hostnames).where(
-        Node.cluster_id == cluster_id, Node.pending_op.is_(None)).order_by(Node.id)).scalars()
-    return [r[0] for r in rows]
-
-
-def load_volume(s: Session, volume_id: str) -> dict | None:
-    v = s.get(Volume, volume_id)
-    if v is None or v.pending_op is not None:
-        return None
-    bricks = s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars().all()
-    return volume_info(v, list(bricks), cluster_storage_hosts(s, v.cluster_id))

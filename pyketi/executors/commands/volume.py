@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pyketi.executors import validate as V
 from pyketi.executors.base import ExecutorError, VolumeRequest
-from pyketi.executors.commands_base import gluster
+from pyketi.executors.commands.base import gluster
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.transport import Command
+from pyketi.executors.transports.base import Command
 
 # bricks per add-brick command = bricks_per_set * k (createAddBrickCommands)
 SETS_PER_ADD_BRICK = {"none": 15, "replicate": 5, "disperse": 1}

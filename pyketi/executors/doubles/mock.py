@@ -28,9 +28,10 @@ from pyketi.executors import commands as C
 from pyketi.executors import validate as V
 from pyketi.executors.base import (BrickInfo, BrickRequest, DeviceInfo, Executor,
                                    ExecutorError, HealBrickInfo, NodeUnreachable,
-                                   VolumeInfo, VolumeRequest)
+                                   NothingChanged, VolumeInfo, VolumeRequest)
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.mock_state import MockState, brick_host
+from pyketi.executors.doubles.mock_state import MockState, brick_host
+from pyketi.units import GIB_KIB
 
 DEFAULT_DEVICE_SIZE_GIB = 500
 EXTENT_KIB = 4096
@@ -101,7 +102,7 @@ class MockExecutor(Executor):
         return rec
 
     def _size_kib(self) -> int:
-        return self.device_size_gib * 1024 * 1024
+        return self.device_size_gib * GIB_KIB
 
     # -- nodes / peers ------------------------------------------------------
     async def glusterd_check(self, host: str) -> None:
@@ -299,8 +300,8 @@ class MockExecutor(Executor):
         rec = self._glusterd(host)
         specs = [f"{h}:{p}" for h, p in volume.bricks]
         if self._state.find_volume(host, volume.name, [brick_host(s) for s in specs]):
-            raise ExecutorError(f"volume create: {volume.name}: failed: Volume "
-                                f"{volume.name} already exists", host)
+            raise NothingChanged(f"volume create: {volume.name}: failed: Volume "
+                                 f"{volume.name} already exists", host)
         self._check_bricks_free(host, volume.name, "create", specs)
         rec["volumes"][volume.name] = self._record(volume, specs)
         self._state.save()

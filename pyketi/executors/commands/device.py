@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pyketi.executors import validate as V
-from pyketi.executors.commands_base import (device_mount_parent, lvm, udevadm,
+from pyketi.executors.commands.base import (device_mount_parent, lvm, udevadm,
                                             vg_name)
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.transport import Command
+from pyketi.executors.transports.base import Command
 
 
 def device_setup(cfg: ExecConfig, device: str, device_id: str,

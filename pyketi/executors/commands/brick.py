@@ -6,9 +6,9 @@ import posixpath
 
 from pyketi.executors import validate as V
 from pyketi.executors.base import BrickRequest, ExecutorError
-from pyketi.executors.commands_base import GLUSTERD_MANAGED_PREFIXES, lvm
+from pyketi.executors.commands.base import GLUSTERD_MANAGED_PREFIXES, lvm
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.transport import Command
+from pyketi.executors.transports.base import Command
 
 ARBITER_CHUNKSIZE = "256K"
 MAX_GID = 2**31 - 2  # api: gid >= 2147483647 is refused

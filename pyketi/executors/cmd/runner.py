@@ -15,7 +15,7 @@ import logging
 from pyketi.executors.base import CommandTimeout, ExecutorError, NodeUnreachable
 from pyketi.executors.config import ExecConfig
 from pyketi.executors.reachability import Reachability
-from pyketi.executors.transport import Command, Result, Transport
+from pyketi.executors.transports.base import Command, Result, Transport
 
 log = logging.getLogger("pyketi.executors")
 

@@ -50,8 +50,8 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from .base import CommandTimeout, ExecutorError, NodeUnreachable
-from .transport import Command, Result, Transport
+from pyketi.executors.base import CommandTimeout, ExecutorError, NodeUnreachable
+from pyketi.executors.transports.base import Command, Result, Transport
 
 log = logging.getLogger(__name__)
 

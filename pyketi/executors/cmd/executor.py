@@ -13,17 +13,17 @@ import secrets
 from typing import Callable
 
 from pyketi.executors import commands as C
-from pyketi.executors import gluster_xml
+from pyketi.executors.commands import gluster_xml
 from pyketi.executors.base import (BrickRequest, DeviceInfo, Executor, ExecutorError,
-                                   HealBrickInfo, NodeUnreachable, VolumeInfo,
-                                   VolumeRequest)
-from pyketi.executors.cmd_bricks import create_bricks, destroy_bricks
-from pyketi.executors.cmd_runner import HostRunner, first_failure
+                                   HealBrickInfo, NodeUnreachable, NothingChanged,
+                                   VolumeInfo, VolumeRequest)
+from pyketi.executors.cmd.bricks import create_bricks, destroy_bricks
+from pyketi.executors.cmd.runner import HostRunner, first_failure
 from pyketi.executors.config import ExecConfig
-from pyketi.executors.lvm_output import (is_not_found, parse_pv_report, parse_symlinks,
+from pyketi.executors.commands.lvm_output import (is_not_found, parse_pv_report, parse_symlinks,
                                          parse_vgdisplay)
 from pyketi.executors.reachability import Reachability
-from pyketi.executors.transport import Command, Transport
+from pyketi.executors.transports.base import Command, Transport
 
 log = logging.getLogger("pyketi.executors")
 
@@ -80,15 +80,12 @@ class CmdExecutor(Executor):
         results = await self.runner.run(host, cmds, self.config.lvm_timeout)
         failed = first_failure(cmds, results)
         if failed is not None:
-            if len(results) == len(cmds):  # vgcreate failed: drop the PV we made
-                await self._quietly(host, [C.pv_remove(self.config, device_name, check=False)])
-            raise ExecutorError(f"Initializing device {device_name} failed (already "
-                                f"initialized or contains data?): {failed.error_text}", host)
-        try:
-            return await self._identify(host, device_name, device_id, device_name)
-        except ExecutorError:
-            await self._quietly_teardown(host, device_name, device_id)
-            raise
+            # before vgcreate nothing of ours exists (the PV may be someone else's): no
+            # undo; after it, the operation's undo (a forced teardown) removes the PV
+            error = NothingChanged if len(results) < len(cmds) else ExecutorError
+            raise error(f"Initializing device {device_name} failed (already "
+                        f"initialized or contains data?): {failed.error_text}", host)
+        return await self._identify(host, device_name, device_id, device_name)
 
     async def device_info(self, host: str, device_name: str, device_id: str,
                           pv_uuid: str = "") -> DeviceInfo:
@@ -146,18 +143,6 @@ class CmdExecutor(Executor):
                           extent_size=sizes.extent_size, pv_uuid=found_uuid or pv_uuid,
                           paths=paths)
 
-    async def _quietly_teardown(self, host: str, device_name: str, device_id: str) -> None:
-        try:
-            await self._teardown(host, device_name, device_id, "", force=False)
-        except ExecutorError as exc:
-            log.error("host %s: teardown after failed setup of %s: %s", host, device_name, exc)
-
-    async def _quietly(self, host: str, cmds: list[Command]) -> None:
-        try:
-            await self.runner.run(host, cmds, self.config.lvm_timeout)
-        except ExecutorError as exc:
-            log.error("host %s: cleanup failed: %s", host, exc)
-
     # -- bricks -----------------------------------------------------------
     async def bricks_create(self, host: str, bricks: list[BrickRequest]) -> None:
         await create_bricks(self.runner, host, bricks)
@@ -172,12 +157,9 @@ class CmdExecutor(Executor):
         failed = first_failure(cmds, results)
         if failed is None:
             return
-        if len(results) > 1:  # the volume exists: do not leave it half set up
-            try:
-                await self.volume_destroy(host, volume.name)
-            except ExecutorError as exc:
-                log.error("host %s: cleanup of volume %s failed: %s", host, volume.name, exc)
-        raise ExecutorError(failed.error_text, host)
+        if len(results) == 1:  # "volume create" itself failed: nothing of ours to undo
+            raise NothingChanged(failed.error_text, host)
+        raise ExecutorError(failed.error_text, host)  # the engine's undo destroys it
 
     async def volume_expand(self, host: str, volume: VolumeRequest,
                             new_bricks: list[tuple[str, str]], rebalance: bool = True) -> None:

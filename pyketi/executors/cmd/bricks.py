@@ -1,7 +1,7 @@
 """Brick create/destroy for ``CmdExecutor`` (heketi ``executors/cmdexec/brick.go``).
 
 Create: all bricks of one call in ONE batch (heketi: one batch per brick, in
-parallel); on failure the bricks the batch reached are destroyed.
+parallel); on failure the operation's undo destroys them (one undo layer).
 
 Destroy keeps heketi's order and decisions (umount, or "not mounted" per the
 ``mount`` table; fstab entry; brick LV; thin pool only when its thin_count is
@@ -15,9 +15,9 @@ import logging
 
 from pyketi.executors import commands as C
 from pyketi.executors.base import BrickRequest, ExecutorError
-from pyketi.executors.cmd_runner import HostRunner, first_failure
-from pyketi.executors.lvm_output import is_not_found, parse_thin_count
-from pyketi.executors.transport import Command
+from pyketi.executors.cmd.runner import HostRunner, first_failure
+from pyketi.executors.commands.lvm_output import is_not_found, parse_thin_count
+from pyketi.executors.transports.base import Command
 
 log = logging.getLogger("pyketi.executors")
 
@@ -25,28 +25,13 @@ log = logging.getLogger("pyketi.executors")
 async def create_bricks(runner: HostRunner, host: str, bricks: list[BrickRequest]) -> None:
     cfg = runner.config
     batch: list[Command] = []
-    owner: list[int] = []
-    for i, brick in enumerate(bricks):  # builds (and validates) everything first
-        cmds = C.brick_create(cfg, brick)
-        batch += cmds
-        owner += [i] * len(cmds)
-    try:
-        results = await runner.run(host, batch, cfg.brick_create_timeout)
-        failed = first_failure(batch, results)
-    except ExecutorError:
-        await _undo(runner, host, bricks)  # progress unknown: all of them
-        raise
-    if failed is None:
-        return
-    await _undo(runner, host, bricks[:owner[len(results) - 1] + 1])
-    raise ExecutorError(failed.error_text, host)
-
-
-async def _undo(runner: HostRunner, host: str, bricks: list[BrickRequest]) -> None:
-    try:
-        await destroy_bricks(runner, host, bricks)
-    except ExecutorError as exc:
-        log.error("host %s: cleanup of failed brick create failed: %s", host, exc)
+    for brick in bricks:  # builds (and validates) everything first
+        batch += C.brick_create(cfg, brick)
+    # a failure leaves what was made to the operation's undo (bricks_destroy of them all)
+    results = await runner.run(host, batch, cfg.brick_create_timeout)
+    failed = first_failure(batch, results)
+    if failed is not None:
+        raise ExecutorError(failed.error_text, host)
 
 
 async def destroy_bricks(runner: HostRunner, host: str,

@@ -1,0 +1,117 @@
+"""Reads behind the HTTP API: each function takes a session and returns plain data
+(heketi's JSON shapes from ``pyketi.shapes``) or rows; handlers never build queries.
+
+A read that a speed target depends on (``GET /volumes``, info, ``/db/dump``)
+is changed here, not in the handler.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pyketi import shapes
+from pyketi.db.models import Brick, Cluster, Device, Node, Operation, Volume
+from pyketi.ids import is_valid_id
+
+
+# -- clusters ---------------------------------------------------------------
+
+def cluster_ids(s: Session) -> list[str]:
+    return list(s.execute(select(Cluster.id).order_by(Cluster.id)).scalars())
+
+
+def cluster_info(s: Session, c: Cluster) -> dict:
+    nodes = s.execute(select(Node.id).where(Node.cluster_id == c.id, Node.pending_op.is_(None))
+                      .order_by(Node.id)).scalars().all()
+    volumes = s.execute(select(Volume.id).where(Volume.cluster_id == c.id,
+                                                Volume.pending_op.is_(None))
+                        .order_by(Volume.id)).scalars().all()
+    return shapes.cluster_info(c, list(nodes), list(volumes))
+
+
+def cluster(s: Session, cluster_id: str) -> dict | None:
+    c = s.get(Cluster, cluster_id)
+    return None if c is None else cluster_info(s, c)
+
+
+def missing_cluster(s: Session, requested: list[str]) -> str | None:
+    """heketi's order: no cluster at all → "" ; else the first requested id not found."""
+    if s.execute(select(Cluster.id).limit(1)).first() is None:
+        return ""
+    for cid in requested:
+        if not is_valid_id(cid) or s.get(Cluster, cid) is None:
+            return cid
+    return None
+
+
+def clusters(s: Session) -> list[Cluster]:
+    return list(s.execute(select(Cluster)).scalars())
+
+
+def cluster_storage_hosts(s: Session, cluster_id: str) -> list[str]:
+    rows = s.execute(select(Node.storage_hostnames).where(
+        Node.cluster_id == cluster_id, Node.pending_op.is_(None)).order_by(Node.id)).scalars()
+    return [r[0] for r in rows]
+
+
+# -- nodes and devices --------------------------------------------------------
+
+def node(s: Session, node_id: str) -> dict | None:
+    n = s.get(Node, node_id)
+    return None if n is None or n.pending_op is not None else shapes.node_info(n)
+
+
+def device(s: Session, device_id: str) -> dict | None:
+    d = s.get(Device, device_id)
+    return None if d is None or d.pending_op is not None else shapes.device_info(d)
+
+
+# -- volumes ------------------------------------------------------------------
+
+def volume_ids(s: Session) -> list[str]:
+    return list(s.execute(select(Volume.id).where(Volume.pending_op.is_(None))
+                          .order_by(Volume.id)).scalars())
+
+
+def volume(s: Session, volume_id: str) -> dict | None:
+    v = s.get(Volume, volume_id)
+    if v is None or v.pending_op is not None:
+        return None
+    bricks = s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars().all()
+    return shapes.volume_info(v, list(bricks), cluster_storage_hosts(s, v.cluster_id))
+
+
+def volume_creator(s: Session, volume_id: str) -> str | None:
+    """The role that created the volume (None: unknown volume)."""
+    return s.execute(select(Volume.created_by).where(Volume.id == volume_id)).scalar()
+
+
+def gluster_view(s: Session) -> tuple[dict[str, list[str]], list[tuple]]:
+    """What ``gluster volume info`` should show: online manage hosts per cluster, and
+    (cluster, volume id, name, sorted ``storage:path`` bricks) per visible volume."""
+    hosts: dict[str, list[str]] = {}
+    for n in s.execute(select(Node).where(Node.state == "online").order_by(Node.id)).scalars():
+        hosts.setdefault(n.cluster_id, []).append(n.manage)
+    storage = {n.id: n.storage for n in s.execute(select(Node)).scalars()}
+    volumes = []
+    for v in s.execute(select(Volume).where(Volume.pending_op.is_(None))
+                       .order_by(Volume.id)).scalars():
+        bricks = s.execute(select(Brick).where(Brick.volume_id == v.id)).scalars()
+        volumes.append((v.cluster_id, v.id, v.name,
+                        sorted(f"{storage[b.node_id]}:{b.path}" for b in bricks)))
+    return hosts, volumes
+
+
+# -- operations ---------------------------------------------------------------
+
+def operations(s: Session) -> list[Operation]:
+    return list(s.execute(select(Operation).order_by(Operation.id)).scalars())
+
+
+def operation(s: Session, op_id: str) -> Operation | None:
+    return s.get(Operation, op_id)
+
+
+def operation_statuses(s: Session) -> list[str]:
+    return list(s.execute(select(Operation.status)).scalars())

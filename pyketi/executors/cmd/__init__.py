@@ -1,0 +1,2 @@
+"""``CmdExecutor``: heketi's node commands (``executors.commands``) run in one batch per
+node through a transport (``executors.transports``)."""

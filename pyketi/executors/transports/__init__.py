@@ -1,0 +1,1 @@
+"""How a batch of commands reaches a node: ``base.Transport`` and its SSH implementation."""

@@ -1,0 +1,422 @@
+"""The operation runner: submit, execute, retry and recover operations.
+
+One object owns an operation's whole life:
+
+* ``submit`` records it (its *build* runs in one transaction, together with the
+  ``/queue`` job, so a bad request raises its 4xx before anything is accepted),
+  then runs it in the background and records the job's outcome;
+* ``execute`` runs the recorded steps (``engine.run_steps``) and ends the
+  operation in the database (the kind's finalize, or undo + rollback);
+* a ``retries`` count rebuilds a failed operation with a fresh build (volume
+  create: a new placement, heketi ``VOLUME_MAX_RETRIES``);
+* ``clean_stale`` / ``recover`` finish or undo what a dead instance (or a failed
+  undo) left behind: the background cleaner;
+* ``start_job`` answers a change that touches no node through the queue.
+
+It also keeps this instance's liveness (registration + heartbeat), which is what
+tells other instances sharing the database whose operations are stale.
+
+Steps get a ``StepContext`` (the executor), never the runner itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from pyketi.config import Config
+from pyketi.db.models import Attribute, Instance, Job, Operation, now
+from pyketi.db.session import Database
+from pyketi.errors import ApiError, Busy
+from pyketi.executors.base import Executor
+from pyketi.ids import new_id
+from pyketi.operations import engine
+from pyketi.operations.engine import CleanupPending, KindDef, OperationFailed
+from pyketi.operations.registry import KINDS
+from pyketi.operations.steps import StepContext
+from pyketi.operations.jobs import REQUEST_ROLE, JobQueue
+
+log = logging.getLogger("pyketi.operations")
+
+HEARTBEAT_SECONDS = 3.0
+RETRY_SECONDS = 5  # cleaner rounds while operations wait for cleanup (node back?)
+
+Build = Callable[[Session, str], Any]      # build(session, op_id): records the operation
+Location = str | Callable[[Any], str]      # where the job ends: fixed, or from the result
+
+
+class OperationRunner:
+    def __init__(self, config: Config, db: Database, executor: Executor):
+        self.config = config
+        self.db = db
+        self.context = StepContext(executor)
+        self.instance_id = new_id()
+        self.jobs = JobQueue(db, self.instance_id, config.job_retention_seconds)
+        self.inflight = 0
+        self.running_ops: set[str] = set()
+        self.cleanup_rounds = 0
+        self._background: list[asyncio.Task] = []
+        self._cleaning = asyncio.Lock()
+        self._wake_cleaner = asyncio.Event()
+        self.draining = False  # SIGTERM received: no new changes are accepted
+        # called as observer(kind, result, seconds, op_id) when an operation ends
+        self.operation_observers: list[Callable[[str, str, float, str], None]] = []
+
+    # -- lifecycle -----------------------------------------------------------
+    async def start(self) -> None:
+        def register(s: Session) -> None:
+            s.add(Instance(id=self.instance_id, hostname=socket.gethostname(), pid=os.getpid()))
+            if s.get(Attribute, "DB_GENERATION_ID") is None:  # heketi: id of this database
+                s.add(Attribute(key="DB_GENERATION_ID", value=new_id()))
+        await self.db.write(register)
+        loop = asyncio.get_running_loop()
+        self._background.append(loop.create_task(self._heartbeat(), name="heartbeat"))
+        self._background.append(loop.create_task(self.jobs.purge_loop(), name="job-purge"))
+        if not self.config.disable_background_cleaner:
+            self._background.append(loop.create_task(self._cleaner(), name="cleaner"))
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.jobs.wait_idle(timeout=10)
+        try:
+            await self.db.write(lambda s: s.execute(
+                delete(Instance).where(Instance.id == self.instance_id)))
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            log.warning("could not deregister instance", exc_info=True)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self.db.write(lambda s: s.execute(
+                    update(Instance).where(Instance.id == self.instance_id)
+                    .values(heartbeat=now())))
+            except Exception:  # noqa: BLE001
+                log.warning("heartbeat failed", exc_info=True)
+
+    # -- throttle ------------------------------------------------------------
+    def reserve_slot(self) -> None:
+        if self.inflight >= self.config.max_inflight_operations:
+            raise Busy()
+        self.inflight += 1
+
+    def release_slot(self) -> None:
+        self.inflight = max(0, self.inflight - 1)
+
+    # -- submit --------------------------------------------------------------
+    async def submit(self, build: Build, location: Location = "", *, throttled: bool = True,
+                     retries: int = 0) -> str:
+        """Record an operation (``build(session, op_id)``, one transaction that raises
+        ApiErrors synchronously) with its job, then run it in the background.
+
+        The job ends at ``location`` (or ``location(result)``). A failed run is
+        undone and built afresh up to ``retries`` times. Returns the job id (202).
+        """
+        role = REQUEST_ROLE.get()  # here: the build runs in a worker thread
+        op_id = new_id()
+
+        def record(s: Session) -> str:
+            build(s, op_id)
+            job_id = new_id()
+            s.add(Job(id=job_id, status="pending", owner=self.instance_id,
+                      operation_id=op_id, role=role))
+            return job_id
+
+        job_id = await self._accept(record, throttled)
+        self.running_ops.add(op_id)
+
+        async def work() -> str:
+            current = op_id
+            try:
+                for attempt in range(1 + max(0, retries)):
+                    try:
+                        result = await self.execute(current)
+                        return location(result) if callable(location) else location
+                    except OperationFailed as e:
+                        if attempt >= retries or isinstance(e, CleanupPending):
+                            raise  # CleanupPending: the rows wait for the cleaner
+                        log.warning("operation %s failed (attempt %d: %s); retrying with a "
+                                    "fresh build", current, attempt + 1, e)
+                        current = await self._rebuild(build, current, e)
+                raise AssertionError("unreachable")
+            finally:
+                self.running_ops.discard(current)
+                if throttled:
+                    self.release_slot()
+
+        self.jobs.spawn(job_id, work)
+        return job_id
+
+    async def _rebuild(self, build: Build, failed_op: str, error: Exception) -> str:
+        """Build a failed operation again under a new id; its job follows it."""
+        self.running_ops.discard(failed_op)
+        next_op = new_id()
+
+        def rebuild(s: Session) -> None:
+            build(s, next_op)
+            s.execute(update(Job).where(Job.operation_id == failed_op)
+                      .values(operation_id=next_op))
+        try:
+            await self.db.write(rebuild)
+        except ApiError as again:
+            raise OperationFailed(f"{error} (retry: {again.message})") from again
+        self.running_ops.add(next_op)
+        return next_op
+
+    async def start_job(self, work: Callable[[], Awaitable[str]], *,
+                        prepare: Callable[[Session], None] | None = None,
+                        throttled: bool = False) -> str:
+        """A queue job that runs no recorded operation: ``prepare(session)`` (a
+        database change that may raise ApiErrors) is committed with the job, then
+        ``work()`` runs in the background and returns the location."""
+        role = REQUEST_ROLE.get()
+
+        def record(s: Session) -> str:
+            if prepare is not None:
+                prepare(s)
+            job_id = new_id()
+            s.add(Job(id=job_id, status="pending", owner=self.instance_id, role=role))
+            return job_id
+
+        job_id = await self._accept(record, throttled)
+
+        async def run() -> str:
+            try:
+                return await work()
+            finally:
+                if throttled:
+                    self.release_slot()
+
+        self.jobs.spawn(job_id, run)
+        return job_id
+
+    async def _accept(self, record: Callable[[Session], str], throttled: bool) -> str:
+        if throttled:
+            self.reserve_slot()
+        try:
+            return await self.db.write(record)
+        except BaseException:
+            if throttled:
+                self.release_slot()
+            raise
+
+    # -- execute -------------------------------------------------------------
+    async def record(self, build: Build) -> str:
+        """Record an operation outside a job (one of a job's several); returns its id."""
+        op_id = new_id()
+        await self.db.write(lambda s: build(s, op_id))
+        return op_id
+
+    async def execute(self, op_id: str) -> Any:
+        """Run a freshly built operation to its end (success or rolled-back failure)."""
+        since = time.monotonic()
+        op = await self.db.read(lambda s: s.get(Operation, op_id))
+        kd = KINDS[op.type]
+        steps = engine.stored_steps(op)
+        started: list[int] = []
+        try:
+            results = await engine.run_steps(self.context, steps, started)
+        except Exception as e:  # noqa: BLE001
+            message = str(e) or e.__class__.__name__
+            if kd.recovery == "rollback":
+                undo_errors = await engine.undo_steps(self.context, steps, started)
+                if undo_errors:
+                    await self.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
+                    log.warning("operation %s failed (%s); undo left to the background "
+                                "cleaner: %s", op_id, message, "; ".join(undo_errors))
+                    self.cleanup_later()
+                    self._ended(op, "failed", since)
+                    raise CleanupPending(message) from e
+            await self.db.write(_db_end(op_id, kd, kd.rollback, {}, None))
+            self._ended(op, "rolled_back" if kd.recovery == "rollback" else "failed", since)
+            raise OperationFailed(message) from e
+        value = await self.db.write(_db_end(op_id, kd, kd.finalize, results, None))
+        self._ended(op, "done", since)
+        return value
+
+    async def recover(self, op: Operation) -> None:
+        """Clean up an operation whose process died (or whose undo failed before)."""
+        kd = KINDS.get(op.type)
+        if kd is None:
+            log.error("operation %s has unknown kind %s; leaving it", op.id, op.type)
+            return
+        steps = engine.stored_steps(op)
+        message = "operation interrupted (pyketi restarted) and rolled back"
+        since = time.monotonic()
+        try:
+            if kd.recovery == "forward":
+                results = await engine.run_steps(self.context, steps)
+                await self.db.write(_db_end(
+                    op.id, kd, kd.finalize, results,
+                    "operation interrupted (pyketi restarted); completed by cleanup"))
+                self._ended(op, "cleaned_done", since)
+                return
+            errors = await engine.undo_steps(self.context, steps, list(range(len(steps))))
+            if errors:
+                raise OperationFailed("; ".join(errors))
+            await self.db.write(_db_end(op.id, kd, kd.rollback, {}, message))
+            self._ended(op, "cleaned_rolled_back", since)
+        except Exception as e:  # noqa: BLE001
+            log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
+            await self.db.write(_mark_failed(op.id, str(e)))
+            raise
+
+    def _ended(self, op: Operation, result: str, since: float) -> None:
+        """Tell the observers (metrics, audit) how an operation ended; an observer
+        never breaks an operation."""
+        for observe in self.operation_observers:
+            try:
+                observe(op.type, result, time.monotonic() - since, op.id)
+            except Exception:  # noqa: BLE001
+                log.warning("operation observer failed", exc_info=True)
+
+    async def drain(self, timeout: float) -> list[str]:
+        """SIGTERM: let running jobs finish for up to ``timeout`` seconds; what is still
+        running then is cancelled and left, recorded, to the background cleaner of the
+        next start.  Returns the ids of the operations left."""
+        self.draining = True
+        tasks = list(self.jobs.tasks)
+        if tasks:
+            log.info("shutdown: waiting up to %g s for %d running job(s)", timeout, len(tasks))
+            await asyncio.wait(tasks, timeout=timeout)
+        left = sorted(self.running_ops)
+        if left:
+            kinds = await self.db.read(lambda s: dict(s.execute(
+                select(Operation.id, Operation.type).where(Operation.id.in_(left))).all()))
+            for op_id in left:
+                log.warning("shutdown: operation %s (%s) still running after %g s; left to "
+                            "the background cleaner", op_id, kinds.get(op_id, "?"), timeout)
+        pending = [t for t in self.jobs.tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return left
+
+    # -- cleaner -------------------------------------------------------------
+    async def _cleaner(self) -> None:
+        await asyncio.sleep(self.config.start_time_background_cleaner)
+        while True:
+            try:
+                await self.clean_stale()
+            except Exception:  # noqa: BLE001
+                log.warning("background cleanup round failed", exc_info=True)
+            pause = await self._cleaner_pause()
+            try:  # a newly failed operation wakes the cleaner (then retried after a pause)
+                await asyncio.wait_for(self._wake_cleaner.wait(), pause)
+                await asyncio.sleep(min(self.config.operation_lease_seconds, RETRY_SECONDS))
+            except asyncio.TimeoutError:
+                pass
+            self._wake_cleaner.clear()
+
+    def cleanup_later(self) -> None:
+        """An operation was left ``failed`` for the cleaner (e.g. its node did not answer)."""
+        self._wake_cleaner.set()
+
+    async def _cleaner_pause(self) -> float:
+        """Seconds until the next cleanup round: sooner while something is left to clean
+        (operations of dead instances, or failed ones whose undo waits for a node)."""
+        def left(s: Session) -> bool:
+            rows = s.execute(select(Operation.id).where(or_(
+                Operation.owner != self.instance_id, Operation.status == "failed"))).scalars()
+            return any(op_id not in self.running_ops for op_id in rows)
+        if await self.db.read(left):
+            return min(self.config.operation_lease_seconds, RETRY_SECONDS)
+        return self.config.refresh_time_background_cleaner
+
+    def _dead_owners(self, s: Session) -> set[str]:
+        """Instances (other than us) that no longer run."""
+        alive: set[str] = {self.instance_id}
+        lease = self.config.operation_lease_seconds
+        host = socket.gethostname()
+        for inst in s.execute(select(Instance)).scalars():
+            if inst.id == self.instance_id:
+                continue
+            if inst.hostname == host and not _pid_alive(inst.pid):
+                continue
+            if time.time() - inst.heartbeat <= lease:
+                alive.add(inst.id)
+        owners = set(s.execute(select(Operation.owner)).scalars())
+        owners |= set(s.execute(select(Job.owner).where(Job.status == "pending")).scalars())
+        return owners - alive
+
+    async def clean_stale(self, only: list[str] | None = None) -> int:
+        """Clean operations of dead instances and failed ones; returns how many were cleaned."""
+        async with self._cleaning:
+            def claim(s: Session) -> list[Operation]:
+                dead = self._dead_owners(s)
+                stmt = select(Operation)
+                if not self.db.is_sqlite:
+                    # a second cleaner waits here, then sees our claim and skips
+                    stmt = stmt.with_for_update()
+                ops = [op for op in s.execute(stmt).scalars()
+                       if (op.owner in dead or op.status == "failed")
+                       and (only is None or op.id in only)]
+                for op in ops:
+                    if op.owner in dead and op.status == "":
+                        op.status = "stale"
+                    op.owner = self.instance_id
+                # jobs whose process died without an operation to clean
+                s.execute(update(Job).where(Job.owner.in_(dead), Job.status == "pending",
+                                            Job.operation_id.is_(None))
+                          .values(status="failed", finished_at=now(),
+                                  error="operation interrupted (pyketi restarted)"))
+                s.execute(delete(Instance).where(Instance.id.in_(dead)))
+                return ops
+
+            ops = await self.db.write(claim)
+            cleaned = 0
+            for op in ops:
+                if op.status == "failed" and op.id in self.running_ops:
+                    continue
+                try:
+                    await self.recover(op)
+                    cleaned += 1
+                except Exception:  # noqa: BLE001
+                    continue
+            self.cleanup_rounds += 1
+            return cleaned
+
+
+def _db_end(op_id: str, kd: KindDef, fn: engine.DbFn, results: dict,
+            job_error: str | None) -> Callable[[Session], Any]:
+    def end(s: Session) -> Any:
+        op = s.get(Operation, op_id)
+        if op is None:
+            return None
+        value = fn(s, op_id, kd.data.from_json(op.spec["data"]), results)
+        s.delete(op)
+        if job_error is not None:
+            s.execute(update(Job).where(Job.operation_id == op_id, Job.status == "pending")
+                      .values(status="failed", error=job_error, finished_at=now()))
+        return value
+    return end
+
+
+def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
+    def fn(s: Session) -> None:
+        op = s.get(Operation, op_id)
+        if op is not None:
+            op.status = "failed"
+            op.error = error
+    return fn
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
