@@ -140,15 +140,15 @@ async def test_change_finished_by_the_cleaner_after_a_restart(make_api, db_url):
     assert (await api.post("/volumes", {"size": 1})).status == 202
     [rec] = await records(api, "?result=accepted")
     for _ in range(200):  # wait until the operation hangs in its volume_create step
-        if api.rt.running_ops and executor.calls and executor.calls[-1].call == "volume_create":
+        if api.rt.runner.running_ops and executor.calls and executor.calls[-1].call == "volume_create":
             break
         await asyncio.sleep(0.02)
-    for task in list(api.rt.jobs.tasks):  # the process "dies": its job never ends
+    for task in list(api.rt.runner.jobs.tasks):  # the process "dies": its job never ends
         task.cancel()
-    await asyncio.gather(*api.rt.jobs.tasks, return_exceptions=True)
+    await asyncio.gather(*api.rt.runner.jobs.tasks, return_exceptions=True)
     assert [r["result"] for r in await records(api)][0] == "accepted"
     await api.rt.db.write(lambda s: s.execute(update(Operation).values(owner="d" * 32)))
-    assert await api.rt.clean_stale() == 1
+    assert await api.rt.runner.clean_stale() == 1
     [after] = [r for r in await settled(api) if r["id"] == rec["id"]]
     assert after["result"] == "failed"
     assert after["error"] == "operation interrupted (pyketi restarted) and rolled back"
