@@ -147,7 +147,8 @@ def test_json_lines_carry_the_ids_a_line_was_given_and_the_exception():
 
     logger = logging.getLogger("pyketi.test")
     record = logger.makeRecord("pyketi.test", logging.ERROR, __file__, 1, "volume %s failed",
-                               ("vol_1",), None, extra={"request_id": "r1", "operation_id": ""})
+                               ("vol_1",), None, extra={"operation_id": ""})
+    record.request_id = "r1"  # as logcontext's record factory sets it (when installed)
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "volume vol_1 failed" and line["level"] == "error"
     assert line["request_id"] == "r1" and "operation_id" not in line  # empty: left out
