@@ -29,7 +29,7 @@ def bash_script() -> str:
 def test_bash_completion_of_commands_flags_and_choices(bash_script):
     assert bash_script.rstrip().endswith("complete -F _pyketi_cli pyketi-cli")
     assert complete(bash_script, "") == {"cluster", "node", "device", "volume", "brick",
-                                         "topology", "db", "server", "loglevel", "completion"}
+                                         "topology", "db", "server", "loglevel", "audit", "completion"}
     assert complete(bash_script, "vo") == {"volume"}
     assert complete(bash_script, "volume", "endpoint", "") == {"patch", "service"}
     assert complete(bash_script, "--json", "volume", "create", "--s") == {
