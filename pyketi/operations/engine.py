@@ -29,6 +29,7 @@ no-op.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -82,22 +83,35 @@ def stored_steps(op: Operation) -> list[Step]:
 
 
 async def run_steps(ctx: StepContext, steps: list[Step],
-                    started: list[int] | None = None) -> dict[str, Any]:
-    """Run steps in order; ``started`` collects the index of each step begun."""
+                    started: list[int] | None = None, op_id: str = "") -> dict[str, Any]:
+    """Run steps in order; ``started`` collects the index of each step begun.
+    Each step is logged at info with the nodes it changes and its duration."""
     results: dict[str, Any] = {}
     for index, st in enumerate(steps):
         definition = registry.definition(st.name)
-        if definition.touches is not None:
-            _refuse_unreachable(ctx, definition.touches(st.args))
+        hosts = definition.touches(st.args) if definition.touches is not None else []
+        _refuse_unreachable(ctx, hosts)
         if started is not None:
             started.append(index)
+        began = time.monotonic()
         try:
             results[st.name] = await definition.do(ctx, st.args)
         except NothingChanged:
             if started is not None:
                 started.pop()  # refused before it changed anything: no undo
             raise
+        except Exception as e:  # noqa: BLE001 - logged here once, raised to the runner
+            log.info("operation %s step %d/%d %s on %s failed after %.0f ms: %s", op_id,
+                     index + 1, len(steps), st.name, _on(hosts),
+                     (time.monotonic() - began) * 1000, e)
+            raise
+        log.info("operation %s step %d/%d %s on %s done in %.0f ms", op_id, index + 1,
+                 len(steps), st.name, _on(hosts), (time.monotonic() - began) * 1000)
     return results
+
+
+def _on(hosts: list[str]) -> str:
+    return ",".join(hosts) if hosts else "-"
 
 
 def _refuse_unreachable(ctx: StepContext, hosts: list[str]) -> None:
@@ -108,17 +122,24 @@ def _refuse_unreachable(ctx: StepContext, hosts: list[str]) -> None:
             raise NodeUnreachable(reason, host)
 
 
-async def undo_steps(ctx: StepContext, steps: list[Step], started: list[int]) -> list[str]:
+async def undo_steps(ctx: StepContext, steps: list[Step], started: list[int],
+                     op_id: str = "") -> list[str]:
     """Undo started steps in reverse order; returns the errors (empty = clean)."""
     errors = []
     for index in sorted(set(started), reverse=True):
         st = steps[index]
-        undo = registry.definition(st.name).undo
-        if undo is None:
+        definition = registry.definition(st.name)
+        if definition.undo is None:
             continue
+        hosts = definition.touches(st.args) if definition.touches is not None else []
+        began = time.monotonic()
         try:
-            await undo(ctx, st.args)
+            await definition.undo(ctx, st.args)
         except Exception as e:  # noqa: BLE001
-            log.warning("undo of step %s failed: %s", st.name, e)
+            log.warning("operation %s undo of step %s on %s failed: %s", op_id, st.name,
+                        _on(hosts), e)
             errors.append(f"{st.name}: {e}")
+        else:
+            log.info("operation %s step %s on %s undone in %.0f ms", op_id, st.name,
+                     _on(hosts), (time.monotonic() - began) * 1000)
     return errors

@@ -33,6 +33,8 @@ from pyketi.operations.engine import OperationFailed
 
 # a failure the job's text explains (a node refused, no space...): a warning, no traceback
 EXPECTED_FAILURES = (ValueError, OperationFailed, ExecutorError)
+# failures the runner has already logged (at error, once): the job does not repeat them
+OPERATION_LOGGED = (OperationFailed,)
 
 log = logging.getLogger("pyketi.jobs")
 
@@ -89,7 +91,7 @@ class JobQueue:
                 message = str(e) or e.__class__.__name__
                 if not getattr(e, "message", None) and not isinstance(e, EXPECTED_FAILURES):
                     log.exception("job %s failed", job_id)
-                else:
+                elif not isinstance(e, OPERATION_LOGGED):
                     log.warning("job %s failed: %s", job_id, message)
                 await self.db.write(lambda s: finish_job(s, job_id, error=message))
             else:

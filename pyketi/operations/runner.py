@@ -133,6 +133,7 @@ class OperationRunner:
 
         job_id = await self._accept(record, throttled)
         self.running_ops.add(op_id)
+        log.info("operation %s accepted: job %s", op_id, job_id)
 
         async def work() -> str:
             current = op_id
@@ -223,12 +224,16 @@ class OperationRunner:
         kd = KINDS[op.type]
         steps = engine.stored_steps(op)
         started: list[int] = []
+        log.info("operation %s (%s) started: %d steps, objects %s", op_id, op.type, len(steps),
+                 _objects(op))
         try:
-            results = await engine.run_steps(self.context, steps, started)
+            results = await engine.run_steps(self.context, steps, started, op_id)
         except Exception as e:  # noqa: BLE001
             message = str(e) or e.__class__.__name__
+            log.error("operation %s (%s) failed after %.2f s: %s", op_id, op.type,
+                      time.monotonic() - since, message)
             if kd.recovery == "rollback":
-                undo_errors = await engine.undo_steps(self.context, steps, started)
+                undo_errors = await engine.undo_steps(self.context, steps, started, op_id)
                 if undo_errors:
                     await self.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
                     log.warning("operation %s failed (%s); undo left to the background "
@@ -237,9 +242,14 @@ class OperationRunner:
                     self._ended(op, "failed", since)
                     raise CleanupPending(message) from e
             await self.db.write(_db_end(op_id, kd, kd.rollback, {}, None))
-            self._ended(op, "rolled_back" if kd.recovery == "rollback" else "failed", since)
+            result = "rolled_back" if kd.recovery == "rollback" else "failed"
+            log.info("operation %s (%s) %s in %.2f s, objects %s", op_id, op.type,
+                     result.replace("_", " "), time.monotonic() - since, _objects(op))
+            self._ended(op, result, since)
             raise OperationFailed(message) from e
         value = await self.db.write(_db_end(op_id, kd, kd.finalize, results, None))
+        log.info("operation %s (%s) finished in %.2f s, objects %s", op_id, op.type,
+                 time.monotonic() - since, _objects(op))
         self._ended(op, "done", since)
         return value
 
@@ -252,18 +262,25 @@ class OperationRunner:
         steps = engine.stored_steps(op)
         message = "operation interrupted (pyketi restarted) and rolled back"
         since = time.monotonic()
+        log.info("cleaner: operation %s (%s) taken over (%s), objects %s", op.id, op.type,
+                 op.status or "owner gone", _objects(op))
         try:
             if kd.recovery == "forward":
-                results = await engine.run_steps(self.context, steps)
+                results = await engine.run_steps(self.context, steps, None, op.id)
                 await self.db.write(_db_end(
                     op.id, kd, kd.finalize, results,
                     "operation interrupted (pyketi restarted); completed by cleanup"))
+                log.info("cleaner: operation %s (%s) completed in %.2f s", op.id, op.type,
+                         time.monotonic() - since)
                 self._ended(op, "cleaned_done", since)
                 return
-            errors = await engine.undo_steps(self.context, steps, list(range(len(steps))))
+            errors = await engine.undo_steps(self.context, steps, list(range(len(steps))),
+                                             op.id)
             if errors:
                 raise OperationFailed("; ".join(errors))
             await self.db.write(_db_end(op.id, kd, kd.rollback, {}, message))
+            log.info("cleaner: operation %s (%s) rolled back in %.2f s", op.id, op.type,
+                     time.monotonic() - since)
             self._ended(op, "cleaned_rolled_back", since)
         except Exception as e:  # noqa: BLE001
             log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
@@ -399,6 +416,12 @@ def _db_end(op_id: str, kd: KindDef, fn: engine.DbFn, results: dict,
                       .values(status="failed", error=job_error, finished_at=now()))
         return value
     return end
+
+
+def _objects(op: Operation) -> str:
+    """The ids of the objects an operation creates or removes, for its log lines."""
+    ids = [c.get("id", "") for c in (op.changes or []) if isinstance(c, dict)]
+    return ",".join(i for i in ids if i) or "-"
 
 
 def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
