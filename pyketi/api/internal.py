@@ -17,6 +17,7 @@ from pyketi.db import export
 from pyketi.db.models import Brick, Node, Volume
 from pyketi.errors import BadRequest, Unprocessable
 from pyketi.executors.base import ExecutorError
+from pyketi.operations import repair
 
 LEVELS = {"none": logging.CRITICAL + 10, "critical": logging.CRITICAL, "error": logging.ERROR,
           "warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
@@ -90,8 +91,12 @@ async def examine_gluster(request: web.Request) -> web.Response:
         for extra in sorted(set(found) - set(db_bricks)):
             report.append(f"volume {name} ({volume_id}): brick {extra} is in gluster but not "
                           "in the database")
+    # LVM, mounts and fstab too (pyketi addition): what `pyketi db repair` would do
+    drift = await repair.examine(rt)
+    report.extend(f.line() for f in drift if f.kind in repair.NODE_KINDS)
     return json_response({"heketidb": dump, "report": report,
-                          "clusters": list(clusters.values())}, indent=4)
+                          "clusters": list(clusters.values()),
+                          "drift": repair.report(drift)}, indent=4)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
