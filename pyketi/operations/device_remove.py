@@ -10,6 +10,7 @@ strict), so the choice is explainable.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -30,23 +31,49 @@ if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
 
 
+log = logging.getLogger("pyketi.operations")
+
+
 class NoReplacement(Exception):
     pass
 
 
 # -- steps --------------------------------------------------------------------
 
+async def _in_volume(rt: "Runtime", args: dict, brick: list[str]) -> bool | None:
+    """Whether gluster lists ``brick`` in the volume (None: no node answered).
+
+    A replace-brick whose old brick sits on a dead node may report an error or
+    time out and still have happened: gluster is asked, not the exit status."""
+    for host in [args["host"], *args.get("hosts", [])]:
+        try:
+            info = await rt.executor.volume_info(host, args["volume"])
+        except ExecutorError:
+            continue
+        return f"{brick[0]}:{brick[1]}" in {b.name for b in info.bricks}
+    return None
+
+
 async def _replace(rt: "Runtime", args: dict) -> None:
-    await rt.executor.brick_replace(args["host"], args["volume"], tuple(args["old"]),
-                                    tuple(args["new"]))
+    try:
+        await rt.executor.brick_replace(args["host"], args["volume"], tuple(args["old"]),
+                                        tuple(args["new"]))
+    except ExecutorError as e:
+        if await _in_volume(rt, args, args["new"]):
+            log.warning("replace-brick on %s reported %s, but gluster lists the new brick "
+                        "%s:%s: done", args["volume"], e, *args["new"])
+            return
+        raise
 
 
 async def _replace_back(rt: "Runtime", args: dict) -> None:
+    if await _in_volume(rt, args, args["new"]) is False:
+        return  # the forward replace never happened
     try:
         await rt.executor.brick_replace(args["host"], args["volume"], tuple(args["new"]),
                                         tuple(args["old"]))
-    except ExecutorError:
-        pass  # the forward replace never happened
+    except ExecutorError as e:
+        log.warning("replace-brick back on %s failed: %s", args["volume"], e)
 
 
 async def _destroy_quietly(rt: "Runtime", args: dict) -> None:
@@ -119,7 +146,8 @@ def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
     steps = [
         {"name": "bricks_create", "args": {"hosts": bricks_by_host([new], nodes, volume.gid)}},
         {"name": "brick_replace", "args": {
-            "host": (online[0] if online else new_node_row).manage, "volume": volume.name,
+            "host": (online[0] if online else new_node_row).manage,
+            "hosts": [n.manage for n in online[1:]], "volume": volume.name,
             "old": [old_node.storage, brick.path], "new": [new_node_row.storage, new.path]}},
         {"name": "bricks_destroy_quietly", "args": {
             "hosts": bricks_by_host([brick], nodes, volume.gid)}},
