@@ -119,19 +119,24 @@ async def volume_names(ex: Executor, host: str) -> list[str]:
     return sorted(line.strip() for line in out.splitlines() if line.strip())
 
 
-def reset_brick_command(cfg, volume: str, storage: str, path: str) -> Command:
+def reset_brick_commands(cfg, volume: str, storage: str, path: str) -> list[Command]:
+    """``reset-brick <vol> <brick> start`` (stops the brick process; may fail when it
+    is down already), then ``reset-brick <vol> <brick> <brick> commit force``."""
     brick = V.check_brick(storage, path)
-    return Command.of(*gluster(cfg), "volume", "reset-brick", V.check_volume_name(volume),
-                      brick, brick, "commit", "force")
+    name = V.check_volume_name(volume)
+    return [Command.of(*gluster(cfg), "volume", "reset-brick", name, brick, "start",
+                       check=False),
+            Command.of(*gluster(cfg), "volume", "reset-brick", name, brick, brick,
+                       "commit", "force")]
 
 
 async def reset_brick(ex: Executor, host: str, volume: str, storage: str, path: str) -> None:
     if isinstance(ex, MockExecutor):
-        reset_brick_command(ex._cfg, volume, storage, path)  # validation as on a node
+        reset_brick_commands(ex._cfg, volume, storage, path)  # validation as on a node
         if host in ex.unreachable_hosts:
             raise ExecutorError(f"Unable to connect to {host}: connection refused", host)
         return
     if not isinstance(ex, CmdExecutor):
         raise ExecutorError(f"{type(ex).__name__} cannot reset a brick", host)
-    await ex.runner.run_checked(host, [reset_brick_command(ex.config, volume, storage, path)],
+    await ex.runner.run_checked(host, reset_brick_commands(ex.config, volume, storage, path),
                                 ex.config.gluster_batch_timeout)
