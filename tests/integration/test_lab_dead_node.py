@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from labcheck import wipe
 from labserver import lab_server
 
 pytestmark = pytest.mark.lab
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.lab
 def test_remove_a_powered_off_node_moves_its_bricks(lab, tmp_path):
     if len(lab.nodes) < 4:
         pytest.skip("needs 4 lab nodes (PYKETI_LAB_NODES=4)")
+    wipe(lab, [n.ip for n in lab.nodes])
     with lab_server(lab, tmp_path) as server:
         c = server["client"]
         t0 = time.monotonic()

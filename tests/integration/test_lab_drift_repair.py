@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from labcheck import wipe
 from labserver import REPO, lab_server
 
 pytestmark = pytest.mark.lab
@@ -47,6 +48,7 @@ def _topology(lab, c, count: int = 3) -> tuple[dict, dict]:
 
 
 def test_drift_made_by_hand_is_listed_then_repaired(lab, tmp_path):
+    wipe(lab, [n.ip for n in lab.nodes])
     with lab_server(lab, tmp_path) as server:
         c = server["client"]
         t0 = time.monotonic()
@@ -71,8 +73,8 @@ def test_drift_made_by_hand_is_listed_then_repaired(lab, tmp_path):
         mnt = lost["path"].rsplit("/", 1)[0]
         vg = f"vg_{lost['device']}"
         lab.ssh(host, f"pid=$(gluster --mode=script volume status {kept['name']} "
-                      f"{host}:{lost['path']} | awk '/^Brick/ {{print $NF}}'); "
-                      f"[ -n \"$pid\" ] && kill -9 \"$pid\"; sleep 1; umount {mnt} && "
+                      f"{host}:{lost['path']} --xml | sed -n 's:.*<pid>\\([0-9]*\\)</pid>.*:\\1:p'"
+                      f" | head -1); kill -9 \"$pid\" && sleep 2 && umount {mnt} && "
                       f"lvremove -f {vg}/brick_{lost['id']} {vg}/tp_{lost['id']}")
         # 3. a brick of the volume missing from the database
         forgotten = next(b for b in kept["bricks"] if ip_of[b["node"]] == lab.nodes[2].ip)
