@@ -83,7 +83,7 @@ def test_drift_made_by_hand_is_listed_then_repaired(lab, tmp_path):
         # 4. leftovers of a failed operation on node1 (as a killed brick create leaves them)
         left_vg = f"vg_{dev_of[n1]}"
         left_mnt = f"/var/lib/heketi/mounts/{left_vg}/brick_{LEFT}"
-        lab.ssh(n1, f"mkdir -p {left_mnt} && lvcreate -qq --size 64M --thin --virtualsize 64M "
+        lab.ssh(n1, f"mkdir -p {left_mnt} && lvcreate -qq --size 512M --thin --virtualsize 512M "
                     f"--name brick_{LEFT} {left_vg}/tp_{LEFT} && "
                     f"mkfs.xfs -q /dev/mapper/{left_vg}-brick_{LEFT} && "
                     f"echo '/dev/mapper/{left_vg}-brick_{LEFT} {left_mnt} xfs "
