@@ -173,7 +173,8 @@ def cmd_db_import(args: argparse.Namespace) -> int:
 def cmd_db_repair(args: argparse.Namespace) -> int:
     from pyketi.repair_command import run_repair
 
-    return run_repair(_open_db(_db_config(args)), _db_config(args), args.apply, args.json)
+    cfg = _db_config(args)
+    return run_repair(_open_db(cfg), cfg, args.apply, args.json)
 
 
 def parser() -> argparse.ArgumentParser:
