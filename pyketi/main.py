@@ -258,6 +258,13 @@ def cmd_db_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_repair(args: argparse.Namespace) -> int:
+    from pyketi.repair_command import run_repair
+
+    cfg = _db_config(args)
+    return run_repair(_open_db(cfg), cfg, args.apply, args.json)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pyketi", description="heketi-compatible GlusterFS "
                                 "volume manager")
@@ -283,6 +290,15 @@ def parser() -> argparse.ArgumentParser:
         if name in ("export", "import"):
             sp.add_argument("--jsonfile", required=True)
         sp.set_defaults(func=func)
+    sp = db.add_parser("repair", help="compare the database with gluster, LVM, mounts and "
+                       "fstab on the nodes; list (--dry-run) or take (--apply) the repairs")
+    sp.add_argument("--config")
+    sp.add_argument("--database-url", help="SQLAlchemy URL (overrides the config)")
+    mode = sp.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="list differences and actions")
+    mode.add_argument("--apply", action="store_true", help="take the actions")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.set_defaults(func=cmd_db_repair)
     return p
 
 

@@ -14,6 +14,7 @@ from pyketi.db import export, queries
 from pyketi.errors import BadRequest, Unprocessable
 from pyketi.executors.base import ExecutorError
 from pyketi.logging_setup import LEVELS, LOGGER, level_name, set_level  # noqa: F401 (LOGGER)
+from pyketi.operations import repair
 
 
 async def get_loglevel(_request: web.Request) -> web.Response:
@@ -69,8 +70,12 @@ async def examine_gluster(request: web.Request) -> web.Response:
         for extra in sorted(set(found) - set(db_bricks)):
             report.append(f"volume {name} ({volume_id}): brick {extra} is in gluster but not "
                           "in the database")
+    # LVM, mounts and fstab too (pyketi addition): what `pyketi db repair` would do
+    drift = await repair.examine(rt)
+    report.extend(f.line() for f in drift if f.kind in repair.NODE_KINDS)
     return json_response({"heketidb": dump, "report": report,
-                          "clusters": list(clusters.values())}, indent=4)
+                          "clusters": list(clusters.values()),
+                          "drift": repair.report(drift)}, indent=4)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
 
 
+
 class NoReplacement(Exception):
     pass
 
@@ -103,7 +104,8 @@ def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
         Step("bricks_create", bricks_by_host([new], nodes, volume.gid)),
         Step("brick_replace", bricks.BrickReplace(
             host=(online[0] if online else new_node_row).manage, volume=volume.name,
-            old=(old_node.storage, brick.path), new=(new_node_row.storage, new.path))),
+            old=(old_node.storage, brick.path), new=(new_node_row.storage, new.path),
+            hosts=[n.manage for n in online[1:]])),
         Step("bricks_destroy_quietly", bricks_by_host([brick], nodes, volume.gid)),
     ]
     engine.new_operation(s, op_id, "evict-brick", rt.runner.instance_id, steps,

@@ -86,3 +86,47 @@ async def test_node_remove_moves_every_brick_off_the_node(api):
     r = await _state(api, f"/nodes/{node}", "online")
     assert r.status == 500 and r.text == "Cannot move a failed/removed node to online state\n"
     assert len(topo["nodes"]) == 4
+
+
+async def test_node_remove_of_a_dead_node_when_replace_brick_reports_an_error(make_api, db_url):
+    """A replace-brick whose old brick is on a dead node may fail or time out and
+    still have happened: the removal goes on when gluster lists the new brick
+    (no brick left on the dead node, nothing pending, the volume not busy)."""
+    from pyketi.executors.doubles.fault import FaultExecutor
+
+    mock = MockExecutor()
+    ex = FaultExecutor(mock, [{"call": "volume_replace_brick", "nth": 0,
+                               "action": "fail_after", "message": "SSH command timeout"}])
+    api = await make_api(db_url, executor=ex)
+    await api.topology(nodes=4, devices=1)
+    vol = await api.volume(1)
+    dead = vol["bricks"][0]["node"]
+    host = (await api.get(f"/nodes/{dead}")).json()["hostnames"]["manage"][0]
+    mock.unreachable_hosts.add(host)
+    assert (await _state(api, f"/nodes/{dead}", "offline")).status == 204
+    assert (await _state(api, f"/nodes/{dead}", "failed")).status == 204
+    info = (await api.get(f"/volumes/{vol['id']}")).json()
+    assert dead not in {b["node"] for b in info["bricks"]} and len(info["bricks"]) == 3
+    gluster = next(iter(mock.volumes().values()))["bricks"]
+    assert not any(host in spec for spec in gluster)
+    assert (await api.get("/operations/pending")).json().get("pendingoperations", []) == []
+    assert await api.done(await api.delete(f"/volumes/{vol['id']}")) is None
+
+
+async def test_replace_brick_that_really_failed_is_undone(make_api, db_url):
+    from pyketi.executors.doubles.fault import FaultExecutor
+
+    mock = MockExecutor()
+    ex = FaultExecutor(mock, [{"call": "volume_replace_brick", "nth": 1, "action": "fail"}])
+    api = await make_api(db_url, executor=ex)
+    await api.topology(nodes=4, devices=1)
+    vol = await api.volume(1)
+    victim = vol["bricks"][0]
+    assert (await _state(api, f"/devices/{victim['device']}", "offline")).status == 204
+    r = await _state(api, f"/devices/{victim['device']}", "failed")
+    assert r.status == 500 and "injected failure" in r.text
+    info = (await api.get(f"/volumes/{vol['id']}")).json()
+    assert {b["id"] for b in info["bricks"]} == {b["id"] for b in vol["bricks"]}
+    spare = [h for h in mock.state()["hosts"] if not mock.bricks_on(h)]
+    assert len(spare) == 1  # the new brick was destroyed again
+    assert await api.done(await api.delete(f"/volumes/{vol['id']}")) is None

@@ -30,3 +30,28 @@ def leftovers(lab, node, peers: bool = True) -> dict[str, list[str]]:
     if not peers:
         found.pop("peers", None)
     return found
+
+
+# Everything pyketi/heketi may have made on a node, removed (a clean slate for a
+# module that builds its own topology after an earlier test failed half-way).
+_WIPE = r"""
+for v in $(gluster --mode=script volume list 2>/dev/null | grep -v '^No volumes'); do
+  gluster --mode=script volume stop "$v" force >/dev/null 2>&1
+  gluster --mode=script volume delete "$v" >/dev/null 2>&1
+done
+for m in $(awk '$2 ~ "^/(var/lib/heketi/mounts|mnt)/" {print $2}' /proc/mounts); do umount -l "$m"; done
+sed -i '\#/var/lib/heketi/mounts/#d' /etc/fstab
+for vg in $(vgs --noheadings -o vg_name 2>/dev/null | grep '^ *vg_'); do vgremove -ff -y "$vg" >/dev/null; done
+for pv in $(pvs --noheadings -o pv_name 2>/dev/null | grep -E '^ */dev/vd[b-z]$'); do pvremove -ff -y "$pv" >/dev/null; done
+rm -rf /var/lib/heketi/mounts/*
+for p in $(gluster --mode=script pool list 2>/dev/null | awk 'NR>1 && $2 != "localhost" {print $2}'); do
+  gluster --mode=script peer detach "$p" force >/dev/null 2>&1
+done
+true
+"""
+
+
+def wipe(lab, nodes) -> None:
+    """Remove volumes, brick mounts, fstab lines, VGs/PVs, peers from ``nodes``."""
+    for node in nodes:
+        lab.ssh(node, _WIPE, timeout=600)

@@ -199,6 +199,28 @@ class VmLab:
         if "paused" not in self.monitor(node, "info status"):
             raise LabError(f"node {node} did not pause")
 
+    def power_off(self, node: int | str, timeout: float = 120) -> None:
+        """Pull the plug: QEMU ``quit`` (no guest shutdown), then wait until the
+        recorded qemu process is gone. The node stays off until the next ``up``."""
+        import time
+        index = next(i for i, n in enumerate(self.nodes, 1) if n.ip == self._ip(node))
+        try:
+            self.monitor(node, "quit")
+        except (LabError, OSError):
+            pass  # the monitor closes as QEMU exits
+        pidfile = self.dir / "nodes" / f"node{index}" / "qemu.pid"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                pid = int(pidfile.read_text().strip())
+                alive = b"qemu-system" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (OSError, ValueError):
+                alive = False
+            if not alive:
+                return
+            time.sleep(1)
+        raise LabError(f"node {node}: qemu still running {timeout:.0f} s after quit")
+
     def resume(self, node: int | str) -> None:
         self.monitor(node, "cont")
         if "running" not in self.monitor(node, "info status"):

@@ -3,10 +3,13 @@ parallel) and replace a brick in its volume (device remove, brick evict)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
 from pyketi.executors.base import BrickRequest, ExecutorError
 from pyketi.operations.steps.base import StepArgs, StepContext, gather_hosts, pair
+
+log = logging.getLogger("pyketi.operations")
 
 
 @dataclass
@@ -27,10 +30,18 @@ class BrickReplace(StepArgs):
     volume: str
     old: tuple[str, str]   # (storage host, brick path)
     new: tuple[str, str]
+    hosts: list[str] = field(default_factory=list)  # other live nodes to ask volume info
 
     @classmethod
     def from_json(cls, data: dict) -> "BrickReplace":
-        return cls(data["host"], data["volume"], pair(data["old"]), pair(data["new"]))
+        return cls(data["host"], data["volume"], pair(data["old"]), pair(data["new"]),
+                   list(data.get("hosts", [])))
+
+    def to_json(self) -> dict:
+        data = super().to_json()
+        if not self.hosts:
+            del data["hosts"]  # as stored before the field existed
+        return data
 
 
 async def create(ctx: StepContext, args: BrickHosts) -> None:
@@ -56,12 +67,35 @@ async def destroy_quietly(ctx: StepContext, args: BrickHosts) -> None:
             pass  # dead disk or node: the brick is gone from the volume already
 
 
+async def _in_volume(ctx: StepContext, args: BrickReplace, brick: tuple[str, str]) -> bool | None:
+    """Whether gluster lists ``brick`` in the volume (None: no node answered).
+
+    A replace-brick whose old brick sits on a dead node may report an error or
+    time out and still have happened: gluster is asked, not the exit status."""
+    for host in [args.host, *args.hosts]:
+        try:
+            info = await ctx.executor.volume_info(host, args.volume)
+        except ExecutorError:
+            continue
+        return f"{brick[0]}:{brick[1]}" in {b.name for b in info.bricks}
+    return None
+
+
 async def replace(ctx: StepContext, args: BrickReplace) -> None:
-    await ctx.executor.brick_replace(args.host, args.volume, args.old, args.new)
+    try:
+        await ctx.executor.brick_replace(args.host, args.volume, args.old, args.new)
+    except ExecutorError as e:
+        if await _in_volume(ctx, args, args.new):
+            log.warning("replace-brick on %s reported %s, but gluster lists the new brick "
+                        "%s:%s: done", args.volume, e, *args.new)
+            return
+        raise
 
 
 async def replace_back(ctx: StepContext, args: BrickReplace) -> None:
+    if await _in_volume(ctx, args, args.new) is False:
+        return  # the forward replace never happened
     try:
         await ctx.executor.brick_replace(args.host, args.volume, args.new, args.old)
-    except ExecutorError:
-        pass  # the forward replace never happened
+    except ExecutorError as e:
+        log.warning("replace-brick back on %s failed: %s", args.volume, e)
