@@ -62,6 +62,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes (all their threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def rss_mib(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) of a process in MiB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
@@ -96,6 +106,8 @@ def write_config(tmp: str, url: str, port: int, device_gib: int) -> Path:
         "jwt": {"admin": {"key": KEY}, "user": {"key": KEY + "u"}},
         "database_url": url,
         "glusterfs": {"executor": "mock", "max_inflight_operations": 16,
+                      # heketi's default limit is 1000 volumes per cluster; --scale goes past it
+                      "max_volumes_per_cluster": -1,
                       "mockexec": {"device_size_gib": device_gib}}}))
     return path
 
@@ -220,10 +232,13 @@ class Phase:
     load_create: str
     load_delete: str
     inconsistencies: int
+    cpu_ms_per_create: float       # server CPU (all instances), independent of the load
+    cpu_ms_per_delete: float
     extra: dict = field(default_factory=dict)
 
 
-async def phase(clients: list[Client], count: int, concurrency: int) -> Phase:
+async def phase(clients: list[Client], count: int, concurrency: int,
+                pids: list[int]) -> Phase:
     creates: list[Outcome] = []
     todo = list(range(count))
 
@@ -232,9 +247,9 @@ async def phase(clients: list[Client], count: int, concurrency: int) -> Phase:
             todo.pop()
             creates.append(await c.run("POST", "/volumes", REPLICA3))
 
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(pids), time.perf_counter()
     await asyncio.gather(*(creator(clients[i % len(clients)]) for i in range(concurrency)))
-    create_s = time.perf_counter() - t0
+    create_s, create_cpu = time.perf_counter() - t0, cpu_seconds(pids) - cpu0
     load_create = loadavg()
     inconsistencies = await check_db(clients[0])
     ids = [o.location.rsplit("/", 1)[1] for o in creates]
@@ -244,10 +259,10 @@ async def phase(clients: list[Client], count: int, concurrency: int) -> Phase:
         for vid in chunk:
             deletes.append(await c.run("DELETE", f"/volumes/{vid}"))
 
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(pids), time.perf_counter()
     await asyncio.gather(*(deleter(clients[i % len(clients)], ids[i::concurrency])
                            for i in range(concurrency)))
-    delete_s = time.perf_counter() - t0
+    delete_s, delete_cpu = time.perf_counter() - t0, cpu_seconds(pids) - cpu0
     lat = [o.seconds for o in creates]
     return Phase(create_vol_s=count / create_s, delete_vol_s=count / delete_s,
                  create_p50_ms=1000 * statistics.median(lat),
@@ -256,23 +271,25 @@ async def phase(clients: list[Client], count: int, concurrency: int) -> Phase:
                  done_at_first_poll=sum(o.done_at_first_poll for o in creates) / count,
                  polls_per_create=sum(o.polls for o in creates) / count,
                  load_create=load_create, load_delete=loadavg(),
-                 inconsistencies=inconsistencies)
+                 inconsistencies=inconsistencies, cpu_ms_per_create=1000 * create_cpu / count,
+                 cpu_ms_per_delete=1000 * delete_cpu / count)
 
 
-async def throughput_round(bases: list[str], args: argparse.Namespace) -> dict[int, Phase]:
+async def throughput_round(procs: list[tuple[str, int]],
+                           args: argparse.Namespace) -> dict[int, Phase]:
     out = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        clients = [Client(session, b, args.poll_ms / 1000) for b in bases]
+        clients = [Client(session, b, args.poll_ms / 1000) for b, _ in procs]
         await load_topology(clients[0])
         for conc in args.clients:
-            out[conc] = await phase(clients, args.volumes, conc)
+            out[conc] = await phase(clients, args.volumes, conc, [pid for _, pid in procs])
     return out
 
 
 def median_phase(phases: list[Phase]) -> dict:
     keys = ["create_vol_s", "delete_vol_s", "create_p50_ms", "create_p95_ms", "delete_p50_ms",
-            "done_at_first_poll", "polls_per_create"]
+            "done_at_first_poll", "polls_per_create", "cpu_ms_per_create", "cpu_ms_per_delete"]
     med = {k: statistics.median(getattr(p, k) for p in phases) for k in keys}
     med["loads"] = [p.load_create for p in phases]
     med["inconsistencies"] = max(p.inconsistencies for p in phases)
@@ -285,13 +302,14 @@ def run_throughput(args: argparse.Namespace) -> dict:
         for r in range(args.rounds):
             with database(args.database, tmp, args.pg_url) as url, \
                     servers(tmp, url, args.instances) as procs:
-                result = asyncio.run(throughput_round([b for b, _ in procs], args))
+                result = asyncio.run(throughput_round(procs, args))
             rounds.append(result)
             for conc, p in result.items():
                 print(f"round {r + 1} {args.database} x{args.instances}, {conc} client(s): "
                       f"create {p.create_vol_s:.1f} vol/s (p50 {p.create_p50_ms:.1f} ms, "
                       f"done at 1st poll {100 * p.done_at_first_poll:.0f} %, "
-                      f"{p.polls_per_create:.2f} polls), delete {p.delete_vol_s:.1f} vol/s, "
+                      f"{p.polls_per_create:.2f} polls, CPU {p.cpu_ms_per_create:.1f} ms), "
+                      f"delete {p.delete_vol_s:.1f} vol/s (CPU {p.cpu_ms_per_delete:.1f} ms), "
                       f"check {p.inconsistencies}; load {p.load_create} / {p.load_delete}",
                       flush=True)
     summary = {conc: median_phase([r[conc] for r in rounds]) for conc in args.clients}
@@ -299,7 +317,8 @@ def run_throughput(args: argparse.Namespace) -> dict:
     for conc, m in summary.items():
         print(f"  {conc} client(s): create {m['create_vol_s']:.1f} vol/s, delete "
               f"{m['delete_vol_s']:.1f} vol/s, create p50 {m['create_p50_ms']:.1f} ms, done at "
-              f"first poll {100 * m['done_at_first_poll']:.0f} %, inconsistencies "
+              f"first poll {100 * m['done_at_first_poll']:.0f} %, server CPU per create / delete "
+              f"{m['cpu_ms_per_create']:.1f} / {m['cpu_ms_per_delete']:.1f} ms, inconsistencies "
               f"{m['inconsistencies']}; loads {', '.join(m['loads'])}")
     return {"mode": "throughput", "database": args.database, "instances": args.instances,
             "rounds": args.rounds, "volumes": args.volumes, "median": summary}

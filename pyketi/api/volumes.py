@@ -11,7 +11,8 @@ from pyketi.api.nodes import ID
 from pyketi.api.render import load_volume
 from pyketi.api.responses import accepted, json_response
 from pyketi.api.validation import NAME_RE, Errors, Fields, escape_controls, read_json
-from pyketi.db.models import Cluster, Volume
+from pyketi.db import statements as sql
+from pyketi.db.models import Volume
 from pyketi.errors import BadRequest, NotFound, Unauthorized
 from pyketi.executors import validate as V
 from pyketi.executors.base import ExecutorError
@@ -135,16 +136,17 @@ async def create(request: web.Request) -> web.Response:
 
 def _missing_cluster(s: Session, requested: list[str]) -> str | None:
     """heketi's order: no cluster at all → "" ; else the first requested id not found."""
-    if s.execute(select(Cluster.id).limit(1)).first() is None:
+    known = set(s.connection().execute(sql.CLUSTER_IDS).scalars())
+    if not known:
         return ""
     for cid in requested:
-        if not is_valid_id(cid) or s.get(Cluster, cid) is None:
+        if not is_valid_id(cid) or cid not in known:
             return cid
     return None
 
 
 async def list_(request: web.Request) -> web.Response:
-    ids = await runtime(request).db.read(lambda s: list(s.execute(
+    ids = await runtime(request).db.read_bulk(lambda s: list(s.execute(
         select(Volume.id).where(Volume.pending_op.is_(None)).order_by(Volume.id)).scalars()))
     return json_response({"volumes": ids})
 

@@ -30,11 +30,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pyketi.db import statements as sql
 from pyketi.db.models import Job, Operation, now
 from pyketi.executors.base import NodeUnreachable
+from pyketi.operations.jobs import current_job
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
@@ -66,6 +68,10 @@ class KindDef:
 
 STEPS: dict[str, StepDef] = {}
 KINDS: dict[str, KindDef] = {}
+# (kind, spec) of operations built by this process, so ``execute`` need not read back
+# the row its own build just wrote (bounded: a build whose commit failed leaves one here)
+_BUILT: dict[str, tuple[str, dict]] = {}
+_BUILT_MAX = 4096
 
 
 def step(name: str, undo: StepFn | None = None,
@@ -92,10 +98,14 @@ class CleanupPending(OperationFailed):
 
 def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
                   steps: list[dict], changes: list[dict], data: dict | None = None) -> Operation:
-    op = Operation(id=op_id, type=kind_name, status="", owner=owner,
-                   spec={"kind": kind_name, "steps": steps, "data": data or {}},
-                   changes=changes, started_steps=[])
-    session.add(op)
+    values = dict(id=op_id, type=kind_name, status="", owner=owner,
+                  spec={"kind": kind_name, "steps": steps, "data": data or {}},
+                  changes=changes, started_steps=[], error="", created_at=now())
+    sql.insert_operation(session.connection(), values)
+    op = Operation(**values)  # not in the session: the row is written already
+    if len(_BUILT) >= _BUILT_MAX:
+        _BUILT.pop(next(iter(_BUILT)))
+    _BUILT[op_id] = (kind_name, values["spec"])
     return op
 
 
@@ -137,16 +147,33 @@ async def undo_steps(rt: "Runtime", steps: list[dict], started: list[int]) -> li
     return errors
 
 
-def _db_end(op_id: str, fn: DbFn, results: dict, job_error: str | None) -> Callable[[Session], Any]:
+def _db_end(op_id: str, fn: DbFn, results: dict, job_error: str | None,
+            location: str | Callable[[Any], str] | None = None,
+            built: tuple[str, dict] | None = None) -> Callable[[Session], Any]:
+    """The operation's last transaction; with ``location`` it also records the end of the
+    current job (one commit instead of two).  ``built``: (kind, spec) as this process
+    built it, so the row need not be read."""
+    job = current_job() if location is not None else None
+
     def end(s: Session) -> Any:
-        op = s.get(Operation, op_id)
-        if op is None:
-            return None
+        conn = s.connection()
+        if built is not None:
+            if not sql.delete_operation(conn, op_id):
+                return None  # gone (cleaned up by another process)
+            op = Operation(id=op_id, type=built[0], spec=built[1])
+        else:
+            row = conn.execute(select(*Operation.__table__.c)
+                               .where(Operation.id == op_id)).first()
+            if row is None:
+                return None
+            op = Operation(**row._mapping)  # a read-only copy for ``fn``
+            sql.delete_operation(conn, op_id)
         value = fn(s, op, results)
-        s.delete(op)
         if job_error is not None:
             s.execute(update(Job).where(Job.operation_id == op_id, Job.status == "pending")
                       .values(status="failed", error=job_error, finished_at=now()))
+        if job is not None:
+            job.finish_in(s, location(value) if callable(location) else location)
         return value
     return end
 
@@ -160,11 +187,18 @@ def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
     return fn
 
 
-async def execute(rt: "Runtime", op_id: str) -> Any:
-    """Run a freshly built operation to its end (success or rolled-back failure)."""
-    op = await rt.db.read(lambda s: s.get(Operation, op_id))
-    kd = KINDS[op.type]
-    steps = op.spec["steps"]
+async def execute(rt: "Runtime", op_id: str,
+                  location: str | Callable[[Any], str] | None = None) -> Any:
+    """Run a freshly built operation to its end (success or rolled-back failure).
+
+    With ``location`` (the job's result location, or a function of the finalize result)
+    the success also ends the current job in the same transaction."""
+    built = _BUILT.pop(op_id, None)
+    if built is None:
+        op = await rt.db.read(lambda s: s.get(Operation, op_id))
+        built = (op.type, op.spec)
+    kd = KINDS[built[0]]
+    steps = built[1]["steps"]
     started: list[int] = []
     try:
         results = await run_steps(rt, steps, started)
@@ -180,7 +214,11 @@ async def execute(rt: "Runtime", op_id: str) -> Any:
                 raise CleanupPending(message) from e
         await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
         raise OperationFailed(message) from e
-    return await rt.db.write(_db_end(op_id, kd.finalize, results, None))
+    value = await rt.db.write(_db_end(op_id, kd.finalize, results, None, location, built))
+    job = current_job()
+    if location is not None and job is not None:
+        job.finished = True
+    return value
 
 
 async def recover(rt: "Runtime", op: Operation) -> None:
@@ -212,7 +250,7 @@ async def submit(rt: "Runtime", build: Callable[[Session], str],
     """Build an operation (synchronously, one transaction) and run it in the
     background; the job ends at ``location`` (or ``location(result)``)."""
     async def work(op_id: str | None) -> str:
-        result = await execute(rt, op_id)
+        result = await execute(rt, op_id, location)
         return location(result) if callable(location) else location
 
     return await rt.submit(lambda s, _job: build(s), work, throttled=throttled)

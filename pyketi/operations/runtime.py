@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from pyketi.config import Config
+from pyketi.db import statements as sql
 from pyketi.db.models import Attribute, Instance, Job, Operation, now
 from pyketi.db.session import Database
 from pyketi.errors import Busy
@@ -192,8 +193,9 @@ class Runtime:
             def do_build(s: Session) -> tuple[str, str | None]:
                 job_id = new_id()
                 op_id = build(s, job_id)
-                s.add(Job(id=job_id, status="pending", owner=self.instance_id,
-                          operation_id=op_id, role=role))
+                sql.insert_job(s.connection(), dict(
+                    id=job_id, status="pending", owner=self.instance_id, operation_id=op_id,
+                    role=role, location="", error="", created_at=now(), finished_at=None))
                 return job_id, op_id
             job_id, op_id = await self.db.write(do_build)
         except BaseException:
@@ -212,7 +214,7 @@ class Runtime:
                 if throttled:
                     self.release_slot()
 
-        self.jobs.spawn(job_id, run)
+        self.jobs.spawn(job_id, run, role)
         return job_id
 
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Cluster, Gid, Job, Node, Operation, Volume
-from pyketi.db.session import lock_row
+from pyketi.db import statements as sql
+from pyketi.db.models import Gid, Job, Operation, Volume, now
 from pyketi.errors import ApiError, BadRequest, ServerError
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
-from pyketi.operations.common import delete_volume_row
 from pyketi.operations.engine import KindDef, OperationFailed
 from pyketi.operations.steps import bricks_by_host, volume_request
 from pyketi.placement import Durability, PlacementError, VolumeSpec, place_volume
@@ -71,21 +70,19 @@ def placement_spec(rt: "Runtime", req: VolumeCreate, options: list[str],
                       existing_bricks=existing_bricks)
 
 
-def cluster_problem(s: Session, rt: "Runtime", cluster: Cluster, req: VolumeCreate,
+def cluster_problem(s: Session, rt: "Runtime", cluster: Any, req: VolumeCreate,
                     name: str) -> str | None:
     """heketi's cluster eligibility filter (``volume_entry_allocate.go``)."""
     if not cluster.block and not cluster.file:
         return "Cluster has disabled all volume types"
     if (req.block and not cluster.block) or (not req.block and not cluster.file):
         return "Cluster does not support requested volume type"
-    used = s.execute(select(Volume.id).where(Volume.cluster_id == cluster.id,
-                                             Volume.name == name)).first()
-    if used:
+    conn = s.connection()
+    if sql.volume_name_used(conn, cluster.id, name):
         return f"Volume name '{name}' already in use"
     limit = rt.config.max_volumes_per_cluster
     if limit >= 0:
-        count = s.execute(select(func.count()).select_from(Volume)
-                          .where(Volume.cluster_id == cluster.id)).scalar_one()
+        count = sql.volume_count(conn, cluster.id)
         if count >= limit:
             return f"Cluster has {count} volumes and limit is {limit}"
     return None
@@ -125,21 +122,22 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
           auto_gid: bool = False) -> str:
     """Place the volume and record everything as pending. Returns the op id."""
     name = req.name or f"vol_{volume_id}"
-    cluster_ids = req.clusters or list(s.execute(select(Cluster.id).order_by(Cluster.id))
-                                       .scalars())
+    conn = s.connection()  # the hot path: Core statements (db/statements.py), no ORM
+    cluster_ids = req.clusters or list(conn.execute(sql.CLUSTER_IDS).scalars())
     if not cluster_ids:
         raise BadRequest("No clusters configured")
     options = stored_options(rt, req)
     errors: list[tuple[str, str]] = []
     for cid in cluster_ids:
-        cluster = lock_row(s, Cluster, cid)
+        cluster = sql.cluster_row(conn, cid)
         if cluster is None:
             raise BadRequest(f"Cluster id {cid} not found")
         problem = cluster_problem(s, rt, cluster, req, name)
         if problem:
             errors.append((cid, problem))
             continue
-        devices, n_nodes, n_online = placement_db.candidates(s, cid)
+        nodes = sql.cluster_nodes(conn, cid)
+        devices, n_nodes, n_online = placement_db.candidates(s, cid, nodes)
         if n_nodes == 0:
             errors.append((cid, "No nodes in cluster"))
             continue
@@ -154,17 +152,15 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
         gid = req.gid
         if auto_gid:
             gid = _allocate_gid(s, rt, volume_id)
-        volume = Volume(id=volume_id, cluster_id=cid, name=name, size=req.size,
-                        durability=req.durability, gid=gid, options=options, block=req.block,
-                        blockinfo=_blockinfo(req), snapshot_enable=req.snapshot_enable,
-                        snapshot_factor=req.snapshot_factor if req.snapshot_enable else 1.0,
-                        request_clusters=req.clusters, pending_op=op_id, busy_op=op_id,
-                        created_by=req.created_by)
-        s.add(volume)
-        s.flush()
-        bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
-        s.flush()
-        nodes = _nodes(s, cid)
+        values = dict(id=volume_id, cluster_id=cid, name=name, size=req.size,
+                      durability=req.durability, gid=gid, options=options, block=req.block,
+                      blockinfo=_blockinfo(req), snapshot_enable=req.snapshot_enable,
+                      snapshot_factor=req.snapshot_factor if req.snapshot_enable else 1.0,
+                      request_clusters=req.clusters, pending_op=op_id, busy_op=op_id,
+                      created_by=req.created_by, created_at=now())
+        sql.insert_volume(conn, values)
+        volume = Volume(**values)  # a read-only copy: the row is written
+        bricks = placement_db.insert_placement(s, placement, volume_id, op_id)
         first_host = nodes[placement.sets[0][0].node_id].manage
         hosts = [first_host] + sorted(n.manage for n in nodes.values() if n.manage != first_host)
         steps = [
@@ -196,32 +192,21 @@ def _blockinfo(req: VolumeCreate) -> dict:
     return {"freesize": free, "reservedsize": req.size - free}
 
 
-def _nodes(s: Session, cluster_id: str) -> dict[str, Node]:
-    return {n.id: n for n in s.execute(select(Node).where(Node.cluster_id == cluster_id))
-            .scalars()}
-
-
 # -- end of the operation in the database -----------------------------------
-
-def _volume_bricks(s: Session, volume_id: str) -> list[Brick]:
-    return list(s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars())
-
 
 def finalize(s: Session, op: Operation, _results: dict) -> str:
     volume_id = op.spec["data"]["volume_id"]
-    volume = s.get(Volume, volume_id)
-    volume.pending_op = None
-    volume.busy_op = None
-    for brick in _volume_bricks(s, volume_id):
-        brick.pending_op = None
+    conn = s.connection()
+    sql.mark_volume(conn, volume_id, pending=None, busy=None)
+    sql.mark_bricks(conn, volume_id, None)
     return volume_id
 
 
 def rollback(s: Session, op: Operation, _results: dict) -> None:
     volume_id = op.spec["data"]["volume_id"]
-    placement_db.release_bricks(s, _volume_bricks(s, volume_id))
-    s.flush()
-    delete_volume_row(s, volume_id)
+    conn = s.connection()
+    placement_db.release_space(s, sql.volume_bricks(conn, volume_id))
+    sql.delete_volume(conn, volume_id)
 
 
 engine.kind("create-volume", KindDef("create-volume", "rollback", finalize, rollback))
@@ -238,7 +223,7 @@ async def create(rt: "Runtime", req: VolumeCreate, auto_gid: bool = False) -> st
         attempts = 1 + max(0, rt.config.volume_create_retries)
         for attempt in range(1, attempts + 1):
             try:
-                await engine.execute(rt, op_id)
+                await engine.execute(rt, op_id, f"/volumes/{volume_id}")
                 return f"/volumes/{volume_id}"
             except OperationFailed as e:
                 if attempt == attempts or isinstance(e, engine.CleanupPending):
