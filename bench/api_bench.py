@@ -107,7 +107,7 @@ def write_config(tmp: str, url: str, port: int, device_gib: int) -> Path:
         "database_url": url,
         "glusterfs": {"executor": "mock", "max_inflight_operations": 16,
                       # heketi's default limit is 1000 volumes per cluster; --scale goes past it
-                      "max_volumes_per_cluster": -1,
+                      "max_volumes_per_cluster": 100000,
                       "mockexec": {"device_size_gib": device_gib}}}))
     return path
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pyketi.db import statements as sql
 from pyketi.db.models import Brick, Cluster, Device, Node, Volume
 
 
@@ -107,14 +108,16 @@ def blockinfo(info: dict) -> dict:
 
 
 def cluster_storage_hosts(s: Session, cluster_id: str) -> list[str]:
-    rows = s.execute(select(Node.storage_hostnames).where(
-        Node.cluster_id == cluster_id, Node.pending_op.is_(None)).order_by(Node.id)).scalars()
-    return [r[0] for r in rows]
+    nodes = sorted(sql.cluster_nodes(s.connection(), cluster_id).values(), key=lambda n: n.id)
+    return [n.storage for n in nodes if n.pending_op is None]
 
 
 def load_volume(s: Session, volume_id: str) -> dict | None:
-    v = s.get(Volume, volume_id)
+    """A volume's info (rows, not ORM objects: ``GET /volumes/{id}`` is the most
+    frequent read, once per volume for ``topology info``)."""
+    conn = s.connection()
+    v = sql.volume_row(conn, volume_id)
     if v is None or v.pending_op is not None:
         return None
-    bricks = s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars().all()
-    return volume_info(v, list(bricks), cluster_storage_hosts(s, v.cluster_id))
+    return volume_info(v, sql.volume_bricks(conn, volume_id),
+                       cluster_storage_hosts(s, v.cluster_id))
