@@ -151,11 +151,12 @@ def _db_end(op_id: str, fn: DbFn, results: dict, job_error: str | None,
             location: str | Callable[[Any], str] | None = None,
             built: tuple[str, dict] | None = None) -> Callable[[Session], Any]:
     """The operation's last transaction; with ``location`` it also records the end of the
-    current job (one commit instead of two).  ``built``: (kind, spec) as this process
-    built it, so the row need not be read."""
+    current job (one commit instead of two; ``end.job_written`` tells whether it did).
+    ``built``: (kind, spec) as this process built it, so the row need not be read."""
     job = current_job() if location is not None else None
 
     def end(s: Session) -> Any:
+        end.job_written = False  # type: ignore[attr-defined] # set again on a re-run
         conn = s.connection()
         if built is not None:
             if not sql.delete_operation(conn, op_id):
@@ -174,6 +175,7 @@ def _db_end(op_id: str, fn: DbFn, results: dict, job_error: str | None,
                       .values(status="failed", error=job_error, finished_at=now()))
         if job is not None:
             job.finish_in(s, location(value) if callable(location) else location)
+            end.job_written = True  # type: ignore[attr-defined]
         return value
     return end
 
@@ -214,10 +216,11 @@ async def execute(rt: "Runtime", op_id: str,
                 raise CleanupPending(message) from e
         await rt.db.write(_db_end(op_id, kd.rollback, {}, None))
         raise OperationFailed(message) from e
-    value = await rt.db.write(_db_end(op_id, kd.finalize, results, None, location, built))
+    end = _db_end(op_id, kd.finalize, results, None, location, built)
+    value = await rt.db.write(end)
     job = current_job()
-    if location is not None and job is not None:
-        job.finished = True
+    if job is not None and getattr(end, "job_written", False):
+        job.finished = True  # committed with the operation's end: nothing left to write
     return value
 
 
