@@ -7,8 +7,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from pyketi.db import statements as sql
-
-from pyketi.db.models import Brick, Cluster, Gid, Node, Volume
+from pyketi.db.models import Brick, Cluster, Node, Volume
 from pyketi.db.session import lock_row
 from pyketi.errors import Conflict, NotFound
 
@@ -29,15 +28,6 @@ def manage_hosts(nodes: dict[str, Node], first: str | None = None) -> list[str]:
 def volume_bricks(s: Session, volume_id: str) -> list[Brick]:
     return list(s.execute(select(Brick).where(Brick.volume_id == volume_id)
                           .order_by(Brick.set_index, Brick.position)).scalars())
-
-
-def delete_volume_row(s: Session, volume_id: str) -> None:
-    """Remove a volume (its bricks are gone already) and free its gid."""
-    volume = s.get(Volume, volume_id)
-    if volume is not None:
-        s.delete(volume)
-    for gid in s.execute(select(Gid).where(Gid.volume_id == volume_id)).scalars():
-        s.delete(gid)
 
 
 def claim_volume_row(s: Session, volume_id: str, op_id: str, pending: bool = False) -> Row:
