@@ -148,7 +148,7 @@ def build_app(rt: Runtime) -> web.Application:
         middlewares.append(auth_middleware(Authenticator(
             rt.config.admin_key, rt.config.user_key, rt.config.jwt_iat_leeway,
             rt.config.jwt_max_token_lifetime)))
-    middlewares += [admin_state_middleware, strict_slash_middleware]
+    middlewares += [admin_state_middleware, strict_slash_middleware, queue.settle_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=1024 * 1024)
     app[context.RUNTIME] = rt
     if internal.LOGGER.level == logging.NOTSET:

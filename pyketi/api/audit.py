@@ -131,7 +131,8 @@ async def _record(request: web.Request, route: str, response: web.StreamResponse
         kind=KINDS.get((request.method, route), f"{request.method} {route}")[:64],
         objects=" ".join(entry.objects), status=response.status, result=entry.result,
         duration=(entry.ended or time.time()) - entry.started,
-        request_id=logcontext.REQUEST_ID.get(), job_id=_job_id(response), error="")
+        request_id=logcontext.REQUEST_ID.get(), job_id=_job_id(response),
+        error=entry.error)  # the job may have ended already (queue.settle_middleware)
     try:
         entry.record_id = await rt.db.write(lambda s: store.insert(s, **fields))
         if entry.result != fields["result"]:  # the job ended while the record was written

@@ -16,11 +16,11 @@ from pyketi.db.files import create_private
 
 
 async def dump(request: web.Request) -> web.Response:
-    return json_response(await runtime(request).db.read(export.dump), indent=4)
+    return json_response(await runtime(request).db.read_bulk(export.dump), indent=4)
 
 
 async def db_check(request: web.Request) -> web.Response:
-    return json_response(await runtime(request).db.read(check.check), indent=4)
+    return json_response(await runtime(request).db.read_bulk(check.check), indent=4)
 
 
 async def backup(request: web.Request) -> web.Response:
@@ -35,7 +35,7 @@ async def backup(request: web.Request) -> web.Response:
         body = await rt.db.run_sync(lambda: sqlite_backup(rt.db.engine.url.database))
         name = "heketi.db"
     else:
-        body = (json.dumps(await rt.db.read(export.dump), indent=4) + "\n").encode()
+        body = (json.dumps(await rt.db.read_bulk(export.dump), indent=4) + "\n").encode()
         name = "heketi-export.json"
     return web.Response(body=body, headers={
         "Content-Type": "application/octet-stream",

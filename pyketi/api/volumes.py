@@ -120,7 +120,7 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def list_(request: web.Request) -> web.Response:
-    ids = await runtime(request).db.read(queries.volume_ids)
+    ids = await runtime(request).db.read_bulk(queries.volume_ids)
     return json_response({"volumes": ids})
 
 

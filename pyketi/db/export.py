@@ -8,9 +8,10 @@ pyketi's goes back into ``heketi db import`` (it holds only what heketi's format
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from pyketi.db.queries import cluster_info
@@ -41,14 +42,27 @@ def _pending(obj_op: str | None) -> dict:
 
 
 def dump(s: Session) -> dict[str, Any]:
+    """The export of the whole database: one query per table (rows, not ORM objects),
+    so 10,000 volumes are not 10,000 lazy loads of their bricks."""
+    conn = s.connection()
     out: dict[str, Any] = {"clusterentries": {}, "volumeentries": {}, "brickentries": {},
                            "nodeentries": {}, "deviceentries": {}, "blockvolumeentries": {},
                            "dbattributeentries": {}, "pendingoperations": {}}
+    bricks = list(conn.execute(select(*Brick.__table__.c).order_by(Brick.id)))
+    bricks_of_device: dict[str, list[str]] = {}
+    bricks_of_volume: dict[str, list[str]] = {}
+    for b in bricks:  # ids in order: each list comes out sorted
+        bricks_of_device.setdefault(b.device_id, []).append(b.id)
+        bricks_of_volume.setdefault(b.volume_id, []).append(b.id)
+    devices = list(conn.execute(select(*Device.__table__.c).order_by(Device.id)))
+    devices_of_node: dict[str, list[str]] = {}
+    for d in devices:
+        devices_of_node.setdefault(d.node_id, []).append(d.id)
     for c in s.execute(select(Cluster).order_by(Cluster.id)).scalars():
         out["clusterentries"][c.id] = {"Info": cluster_info(s, c)}
     hosts: dict[str, list[str]] = {}
-    for n in s.execute(select(Node).order_by(Node.id)).scalars():
-        hosts.setdefault(n.cluster_id, []).append(n.storage)
+    for n in conn.execute(select(*Node.__table__.c).order_by(Node.id)):
+        hosts.setdefault(n.cluster_id, []).append(n.storage_hostnames[0])
         info = {"zone": n.zone, "hostnames": {"manage": n.manage_hostnames,
                                               "storage": n.storage_hostnames},
                 "cluster": n.cluster_id}
@@ -56,20 +70,20 @@ def dump(s: Session) -> dict[str, Any]:
             info["tags"] = n.tags
         info["id"] = n.id
         out["nodeentries"][n.id] = {"State": n.state, "Info": info,
-                                    "Devices": sorted(d.id for d in n.devices)}
-    for d in s.execute(select(Device).order_by(Device.id)).scalars():
-        info = device_info(d)
+                                    "Devices": devices_of_node.get(n.id, [])}
+    for d in devices:
+        info = device_info(d, [])
         info.pop("state")
         info.pop("bricks")
         out["deviceentries"][d.id] = {"State": d.state, "Info": info,
-                                      "Bricks": sorted(b.id for b in d.bricks),
+                                      "Bricks": bricks_of_device.get(d.id, []),
                                       "NodeId": d.node_id, "ExtentSize": d.extent_size}
-    for v in s.execute(select(Volume).order_by(Volume.id)).scalars():
+    for v in conn.execute(select(*Volume.__table__.c).order_by(Volume.id)):
         info = volume_info(v, [], hosts.get(v.cluster_id, []), export=True)
-        out["volumeentries"][v.id] = {"Info": info, "Bricks": sorted(b.id for b in v.bricks),
+        out["volumeentries"][v.id] = {"Info": info, "Bricks": bricks_of_volume.get(v.id, []),
                                       "GlusterVolumeOptions": list(v.options),
                                       "Pending": _pending(v.pending_op)}
-    for b in s.execute(select(Brick).order_by(Brick.id)).scalars():
+    for b in bricks:
         out["brickentries"][b.id] = {
             "Info": {"id": b.id, "path": b.path, "device": b.device_id, "node": b.node_id,
                      "volume": b.volume_id, "size": b.size},
@@ -140,51 +154,65 @@ def load(s: Session, data: dict[str, Any]) -> dict[str, int]:
     counts["devices"] = len(devices)
     s.flush()
     volumes = data.get("volumeentries") or {}
+    per_set: dict[str, int] = {}
+    volume_rows = []
     for vid, entry in volumes.items():
         info = _req(entry, "Info", f"volumeentries.{vid}")
         snap = info.get("snapshot") or {}
-        s.add(Volume(id=_id(vid), cluster_id=info["cluster"], name=info["name"],
-                     size=int(info["size"]), durability=info.get("durability") or {"type": "none"},
-                     gid=int(info.get("gid", 0)),
-                     options=list(entry.get("GlusterVolumeOptions") or []),
-                     block=bool(info.get("block", False)), blockinfo=info.get("blockinfo") or {},
-                     snapshot_enable=bool(snap.get("enable", False)),
-                     snapshot_factor=float(snap.get("factor", 1) or 1),
-                     request_clusters=list(info.get("clusters") or []),
-                     # heketi's format has no creator: only admin may change imported ones
-                     created_by="admin"))
+        durability = info.get("durability") or {"type": "none"}
+        per_set[vid] = _bricks_per_set(durability)
+        volume_rows.append(dict(
+            id=_id(vid), cluster_id=info["cluster"], name=info["name"], size=int(info["size"]),
+            durability=durability, gid=int(info.get("gid", 0)),
+            options=list(entry.get("GlusterVolumeOptions") or []),
+            block=bool(info.get("block", False)), blockinfo=info.get("blockinfo") or {},
+            snapshot_enable=bool(snap.get("enable", False)),
+            snapshot_factor=float(snap.get("factor", 1) or 1),
+            request_clusters=list(info.get("clusters") or []),
+            # heketi's format has no creator: only admin may change imported ones
+            created_by="admin", pending_op=None, busy_op=None, created_at=time.time()))
     counts["volumes"] = len(volumes)
-    s.flush()
     bricks = data.get("brickentries") or {}
+    brick_rows = []
     for bid, entry in bricks.items():
         info = _req(entry, "Info", f"brickentries.{bid}")
         tp = int(entry.get("TpSize") or info["size"])
         meta = int(entry.get("PoolMetadataSize") or 0)
-        s.add(Brick(id=_id(bid), volume_id=info["volume"], device_id=info["device"],
-                    node_id=info["node"],
-                    path=info.get("path") or brick_path(info["device"], bid),
-                    size=int(info["size"]), tp_size=tp, pool_metadata_size=meta,
-                    space=tp + meta, lvm_thin_pool=entry.get("LvmThinPool") or f"tp_{bid}",
-                    lvm_lv=entry.get("LvmLv", ""), subtype=int(entry.get("SubType") or 1)))
+        brick_rows.append(dict(
+            id=_id(bid), volume_id=info["volume"], device_id=info["device"],
+            node_id=info["node"], path=info.get("path") or brick_path(info["device"], bid),
+            size=int(info["size"]), tp_size=tp, pool_metadata_size=meta, space=tp + meta,
+            lvm_thin_pool=entry.get("LvmThinPool") or f"tp_{bid}",
+            lvm_lv=entry.get("LvmLv", ""), subtype=int(entry.get("SubType") or 1),
+            pending_op=None, set_index=0, position=0))
     counts["bricks"] = len(bricks)
-    _order_bricks(s)
+    _order_bricks(brick_rows, per_set)
+    conn = s.connection()  # thousands of rows: Core inserts, not ORM objects
+    if volume_rows:
+        conn.execute(insert(Volume), volume_rows)
+    if brick_rows:
+        conn.execute(insert(Brick), brick_rows)
     s.merge(Attribute(key="DB_GENERATION_ID", value=new_id()))
     return counts
 
 
-def _order_bricks(s: Session) -> None:
+def _bricks_per_set(durability: dict) -> int:
+    if durability.get("type") == "replicate":
+        return (durability.get("replicate") or {}).get("replica") or 2
+    if durability.get("type") == "disperse":
+        d = durability.get("disperse") or {}
+        return d.get("data", 0) + d.get("redundancy", 0) or 1
+    return 1
+
+
+def _order_bricks(rows: list[dict], per_set: dict[str, int]) -> None:
     """An export keeps no brick-set order; bricks sorted by id form the sets."""
-    s.flush()
-    for v in s.execute(select(Volume)).scalars():
-        dur = v.durability or {}
-        per_set = 1
-        if dur.get("type") == "replicate":
-            per_set = (dur.get("replicate") or {}).get("replica") or 2
-        elif dur.get("type") == "disperse":
-            d = dur.get("disperse") or {}
-            per_set = d.get("data", 0) + d.get("redundancy", 0) or 1
-        for i, b in enumerate(sorted(v.bricks, key=lambda b: b.id)):
-            b.set_index, b.position = divmod(i, per_set)
+    by_volume: dict[str, list[dict]] = {}
+    for row in sorted(rows, key=lambda r: r["id"]):
+        by_volume.setdefault(row["volume_id"], []).append(row)
+    for volume_id, bricks in by_volume.items():
+        for i, row in enumerate(bricks):
+            row["set_index"], row["position"] = divmod(i, per_set.get(volume_id, 1))
 
 
 def _id(value: str) -> str:

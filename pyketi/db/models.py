@@ -38,7 +38,20 @@ class Cluster(Base):
     volumes: Mapped[list["Volume"]] = relationship(back_populates="cluster", order_by="Volume.id")
 
 
-class Node(Base):
+class NodeHostnames:
+    """``manage``/``storage``: the first hostname of each list (what heketi uses), for
+    ``Node`` and for ``statements.NodeRow``."""
+
+    @property
+    def manage(self) -> str:
+        return self.manage_hostnames[0]  # type: ignore[attr-defined]
+
+    @property
+    def storage(self) -> str:
+        return self.storage_hostnames[0]  # type: ignore[attr-defined]
+
+
+class Node(NodeHostnames, Base):
     __tablename__ = "nodes"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id"), index=True)
@@ -53,14 +66,6 @@ class Node(Base):
 
     cluster: Mapped[Cluster] = relationship(back_populates="nodes")
     devices: Mapped[list["Device"]] = relationship(back_populates="node", order_by="Device.id")
-
-    @property
-    def manage(self) -> str:
-        return self.manage_hostnames[0]
-
-    @property
-    def storage(self) -> str:
-        return self.storage_hostnames[0]
 
 
 class Hostname(Base):

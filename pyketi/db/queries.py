@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pyketi import shapes
+from pyketi.db import statements as sql
 from pyketi.db.models import Brick, Cluster, Device, Node, Operation, Volume
 from pyketi.ids import is_valid_id
 
@@ -37,10 +38,11 @@ def cluster(s: Session, cluster_id: str) -> dict | None:
 
 def missing_cluster(s: Session, requested: list[str]) -> str | None:
     """heketi's order: no cluster at all → "" ; else the first requested id not found."""
-    if s.execute(select(Cluster.id).limit(1)).first() is None:
+    known = set(s.connection().execute(sql.CLUSTER_IDS).scalars())
+    if not known:
         return ""
     for cid in requested:
-        if not is_valid_id(cid) or s.get(Cluster, cid) is None:
+        if not is_valid_id(cid) or cid not in known:
             return cid
     return None
 
@@ -50,9 +52,8 @@ def clusters(s: Session) -> list[Cluster]:
 
 
 def cluster_storage_hosts(s: Session, cluster_id: str) -> list[str]:
-    rows = s.execute(select(Node.storage_hostnames).where(
-        Node.cluster_id == cluster_id, Node.pending_op.is_(None)).order_by(Node.id)).scalars()
-    return [r[0] for r in rows]
+    nodes = sorted(sql.cluster_nodes(s.connection(), cluster_id).values(), key=lambda n: n.id)
+    return [n.storage for n in nodes if n.pending_op is None]
 
 
 # -- nodes and devices --------------------------------------------------------
@@ -75,11 +76,14 @@ def volume_ids(s: Session) -> list[str]:
 
 
 def volume(s: Session, volume_id: str) -> dict | None:
-    v = s.get(Volume, volume_id)
+    """A volume's info (rows, not ORM objects: ``GET /volumes/{id}`` is the most
+    frequent read, once per volume for ``topology info``)."""
+    conn = s.connection()
+    v = sql.volume_row(conn, volume_id)
     if v is None or v.pending_op is not None:
         return None
-    bricks = s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars().all()
-    return shapes.volume_info(v, list(bricks), cluster_storage_hosts(s, v.cluster_id))
+    return shapes.volume_info(v, sql.volume_bricks(conn, volume_id),
+                              cluster_storage_hosts(s, v.cluster_id))
 
 
 def volume_creator(s: Session, volume_id: str) -> str | None:

@@ -1,13 +1,20 @@
 """Database engine and transactions.
 
-All database work is synchronous SQLAlchemy run in a worker thread
-(``await db.read(fn)`` / ``await db.write(fn)``), so the event loop never
-blocks on I/O.  Write transactions are serialized:
+All database work is synchronous SQLAlchemy behind ``await db.read(fn)`` /
+``await db.write(fn)``.  Write transactions are serialized:
 
-* SQLite: one process-wide lock plus ``BEGIN IMMEDIATE`` (a second process
-  waits on the file lock, ``busy_timeout``).
-* PostgreSQL: callers take row locks (``lock_cluster``/``lock_row`` =
-  ``SELECT ... FOR UPDATE``) on the rows their decision depends on.
+* SQLite: transactions run on the calling thread (the event loop), one after
+  the other, with ``BEGIN IMMEDIATE`` (a second process waits on the file
+  lock, ``busy_timeout``).  A local SQLite transaction is CPU work of well under
+  a millisecond; handing it to worker threads cost more than the work itself,
+  and under the GIL the threads queued on the write lock took turns with the
+  thread holding it, so 8 clients were slower than 1.  Reads that may be large
+  (``db.read_bulk``: dumps, lists of every object) still run in a worker
+  thread (WAL: they see a snapshot and do not hold up writes).
+* PostgreSQL: every transaction runs in a worker thread (it waits on the
+  network, not on the CPU); callers take row locks (``lock_cluster``/
+  ``lock_row`` = ``SELECT ... FOR UPDATE``) on the rows their decision depends
+  on.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pyketi.db.files import precreate_sqlite
 
 T = TypeVar("T")
 PG_RETRIES = 3
+SQLITE_READERS = 2
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
@@ -82,7 +90,8 @@ class Database:
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pyketi-db")
+        self._pool = ThreadPoolExecutor(max_workers=SQLITE_READERS if self.is_sqlite else workers,
+                                        thread_name_prefix="pyketi-db")
 
     # -- synchronous ---------------------------------------------------------
     def read_sync(self, fn: Callable[[Session], T]) -> T:
@@ -114,9 +123,18 @@ class Database:
 
     # -- asynchronous --------------------------------------------------------
     async def read(self, fn: Callable[[Session], T]) -> T:
+        """A short read transaction (a few rows)."""
+        if self.is_sqlite:
+            return self.read_sync(fn)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.read_sync, fn)
+
+    async def read_bulk(self, fn: Callable[[Session], T]) -> T:
+        """A read transaction that may return every row of a table: never on the loop."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.read_sync, fn)
 
     async def write(self, fn: Callable[[Session], T]) -> T:
+        if self.is_sqlite:
+            return self.write_sync(fn)
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.write_sync, fn)
 
     async def run_sync(self, fn: Callable[[], T]) -> T:

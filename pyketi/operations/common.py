@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from pyketi.db import statements as sql
 from pyketi.db.models import Brick, Cluster, Gid, Node, Volume
 from pyketi.db.session import lock_row
 from pyketi.errors import Conflict, NotFound
@@ -26,6 +28,25 @@ def manage_hosts(nodes: dict[str, Node], first: str | None = None) -> list[str]:
 def volume_bricks(s: Session, volume_id: str) -> list[Brick]:
     return list(s.execute(select(Brick).where(Brick.volume_id == volume_id)
                           .order_by(Brick.set_index, Brick.position)).scalars())
+
+
+def claim_volume_row(s: Session, volume_id: str, op_id: str, pending: bool = False) -> Row:
+    """``claim_volume`` without the ORM (volume delete): returns the volume's row as it
+    was before the claim; ``pending``: also hide the volume (``pending_op``)."""
+    conn = s.connection()
+    found = sql.volume_row(conn, volume_id)
+    if found is None:
+        raise NotFound()
+    # lock order everywhere: cluster row, then volume row, then devices
+    if sql.is_postgresql(conn):
+        sql.cluster_row(conn, found.cluster_id)
+        found = sql.volume_row(conn, volume_id, lock=True)
+        if found is None:
+            raise NotFound()
+    if found.busy_op is not None or found.pending_op is not None:
+        raise Conflict(f"Volume {volume_id} is busy with another operation; retry later")
+    sql.mark_volume(conn, volume_id, pending=op_id if pending else None, busy=op_id)
+    return found
 
 
 def delete_volume_row(s: Session, volume_id: str) -> None:

@@ -35,7 +35,8 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Operation
+from pyketi.db import statements as sql
+from pyketi.db.models import Operation, now
 from pyketi.executors.base import NodeUnreachable, NothingChanged
 from pyketi.operations import steps as registry
 from pyketi.operations.record import Record
@@ -68,18 +69,37 @@ class CleanupPending(OperationFailed):
     so it must not be retried in place."""
 
 
+# (kind, spec) of operations built by this process, so ``execute`` need not read back
+# the row its own build just wrote (bounded: a build whose commit failed leaves one here)
+_BUILT: dict[str, tuple[str, dict]] = {}
+_BUILT_MAX = 4096
+
+
 def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
                   steps: list[Step], changes: list[dict], data: Record) -> Operation:
-    op = Operation(id=op_id, type=kind_name, status="", owner=owner,
-                   spec={"kind": kind_name, "steps": [st.to_json() for st in steps],
-                         "data": data.to_json()},
-                   changes=changes, started_steps=[])
-    session.add(op)
+    values = dict(id=op_id, type=kind_name, status="", owner=owner,
+                  spec={"kind": kind_name, "steps": [st.to_json() for st in steps],
+                        "data": data.to_json()},
+                  changes=changes, started_steps=[], error="", created_at=now())
+    sql.insert_operation(session.connection(), values)  # prepared: the hot path
+    op = Operation(**values)  # not in the session: the row is written already
+    if len(_BUILT) >= _BUILT_MAX:
+        _BUILT.pop(next(iter(_BUILT)))
+    _BUILT[op_id] = (kind_name, values["spec"])
     return op
 
 
+def take_built(op_id: str) -> tuple[str, dict] | None:
+    """(kind, spec) of an operation this process built and has not run yet."""
+    return _BUILT.pop(op_id, None)
+
+
 def stored_steps(op: Operation) -> list[Step]:
-    return registry.load(op.spec["steps"])
+    return steps_of(op.spec)
+
+
+def steps_of(spec: dict) -> list[Step]:
+    return registry.load(spec["steps"])
 
 
 async def run_steps(ctx: StepContext, steps: list[Step],

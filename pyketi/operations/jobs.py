@@ -11,6 +11,12 @@ auth middleware for the request being handled; admin when auth is off): only
 that role, or admin, may read it; to anyone else it answers as an unknown id.
 A finished entry nobody polls expires ``retention`` seconds after it finished:
 it is gone on read from then on, and ``purge_loop`` deletes it in the background.
+
+Hot path (perf): a poll of a job this process is still running is answered from
+memory (``running``: the row says pending until the job's end is committed, and
+only this process changes it); any other poll is one transaction.  An operation
+may record its job's end in its own final transaction (``current_job``), so a
+finished job costs no separate write.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from pyketi.db import statements as sql
 from pyketi.db.models import Job, now
 from pyketi.db.session import Database
 from pyketi.executors.base import ExecutorError
@@ -44,6 +51,25 @@ DEFAULT_RETENTION_SECONDS = 24 * 3600
 
 
 @dataclass
+class JobHandle:
+    """The job a background task is running: lets the operation record the job's end in
+    its own final transaction (``finish_in``); ``finished`` once that committed."""
+    job_id: str
+    finished: bool = False
+
+    def finish_in(self, session: Session, location: str) -> None:
+        finish_job(session, self.job_id, location=location)
+
+
+_CURRENT_JOB: ContextVar[JobHandle | None] = ContextVar("pyketi_current_job", default=None)
+
+
+def current_job() -> JobHandle | None:
+    """The job of the running background task (None outside a job)."""
+    return _CURRENT_JOB.get()
+
+
+@dataclass
 class JobState:
     status: str      # pending | done | failed | missing
     location: str = ""
@@ -57,13 +83,12 @@ def insert_job(session: Session, owner: str, operation_id: str | None = None) ->
 
 
 def finish_job(session: Session, job_id: str, location: str = "", error: str = "") -> None:
-    session.execute(update(Job).where(Job.id == job_id).values(
-        status="failed" if error else "done", location=location, error=error,
-        finished_at=now()))
+    sql.finish_job(session.connection(), job_id, "failed" if error else "done", location, error,
+                   now())
 
 
-def may_read(job: Job, role: str) -> bool:
-    return role == "admin" or job.role == role
+def may_read(job_role: str, role: str) -> bool:
+    return role == "admin" or job_role == role
 
 
 class JobQueue:
@@ -76,14 +101,18 @@ class JobQueue:
         self.tasks: set[asyncio.Task] = set()
         # awaited as hook(job_id, location, error) when a job ends (the audit trail)
         self.finished_hooks: list[Callable[[str, str, str], Awaitable[None]]] = []
+        # job id -> role, for the jobs this process runs whose end is not committed yet
+        self.running: dict[str, str] = {}
+        self._task_of: dict[str, asyncio.Task] = {}
 
-    def expired(self, job: Job) -> bool:
-        return job.finished_at is not None and job.finished_at + self.retention <= self.clock()
-
-    def spawn(self, job_id: str, work: Callable[[], Awaitable[str]]) -> None:
+    def spawn(self, job_id: str, work: Callable[[], Awaitable[str]],
+              role: str = "admin") -> asyncio.Task:
         """Run ``work`` (returns the resource location or "") and record its outcome."""
+        handle = JobHandle(job_id)
+        self.running[job_id] = role
 
         async def runner() -> None:
+            _CURRENT_JOB.set(handle)
             location, message = "", ""
             try:
                 location = await work() or ""
@@ -93,9 +122,14 @@ class JobQueue:
                     log.exception("job %s failed", job_id)
                 elif not isinstance(e, OPERATION_LOGGED):
                     log.warning("job %s failed: %s", job_id, message)
-                await self.db.write(lambda s: finish_job(s, job_id, error=message))
+                if not handle.finished:
+                    await self.db.write(lambda s: finish_job(s, job_id, error=message))
             else:
-                await self.db.write(lambda s: finish_job(s, job_id, location=location))
+                if not handle.finished:
+                    await self.db.write(lambda s: finish_job(s, job_id,
+                                                             location=location or ""))
+            finally:
+                self.running.pop(job_id, None)
             for hook in self.finished_hooks:  # in the submitting request's context
                 try:
                     await hook(job_id, location, message)
@@ -104,31 +138,42 @@ class JobQueue:
 
         task = asyncio.get_running_loop().create_task(runner(), name=f"job-{job_id}")
         self.tasks.add(task)
+        self._task_of[job_id] = task
         task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(lambda _t: self._task_of.pop(job_id, None))
+        return task
+
+    async def settle(self, job_id: str, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for a job this process runs to end (never cancels
+        it): a 202 sent after a quick job's end lets the client's first poll find it done."""
+        task = self._task_of.get(job_id)
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=timeout)
 
     async def poll(self, job_id: str, role: str = "admin") -> JobState:
         """The job's state for ``role``; a terminal entry is consumed by this read."""
-        def visible(job: Job | None) -> bool:
-            return job is not None and may_read(job, role) and not self.expired(job)
+        owner = self.running.get(job_id)
+        if owner is not None:  # ours and still running: the row says pending
+            return JobState("pending" if may_read(owner, role) else "missing")
+        cutoff = self.clock() - self.retention
 
         def read_and_consume(s: Session) -> JobState:
-            job = s.get(Job, job_id)
-            if not visible(job):
+            conn = s.connection()
+            row = sql.job_row(conn, job_id)
+            if row is None:
                 return JobState("missing")
-            if job.status == "pending":
+            if row.finished_at is not None and row.finished_at <= cutoff:
+                conn.execute(delete(Job).where(Job.status != "pending",
+                                               Job.finished_at <= cutoff))
+                return JobState("missing")
+            if not may_read(row.role, role):
+                return JobState("missing")
+            if row.status == "pending":
                 return JobState("pending")
-            gone = s.execute(delete(Job).where(Job.id == job_id, Job.status != "pending"))
-            if gone.rowcount != 1:
+            if not sql.consume_job(conn, job_id):
                 return JobState("missing")
-            return JobState(job.status, job.location, job.error)
+            return JobState(row.status, row.location, row.error)
 
-        seen = await self.db.read(lambda s: s.get(Job, job_id))
-        if seen is not None and self.expired(seen):
-            await self.purge_expired()
-        if not visible(seen):
-            return JobState("missing")
-        if seen.status == "pending":
-            return JobState("pending")
         return await self.db.write(read_and_consume)
 
     async def purge_expired(self) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import time
 from typing import Any, Awaitable, Callable
@@ -32,6 +33,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from pyketi.config import Config
+from pyketi.db import statements as sql
 from pyketi.db.models import Attribute, Instance, Job, Operation, now
 from pyketi.db.session import Database
 from pyketi.errors import ApiError, Busy
@@ -41,8 +43,9 @@ from pyketi.operations import engine
 from pyketi.operations.engine import CleanupPending, KindDef, OperationFailed
 from pyketi.operations.registry import KINDS
 from pyketi.operations.steps import StepContext
-from pyketi.operations.jobs import REQUEST_ROLE, JobQueue
+from pyketi.operations.jobs import REQUEST_ROLE, JobQueue, current_job
 
+_ID = re.compile(r"[0-9a-f]{32}")
 log = logging.getLogger("pyketi.operations")
 
 HEARTBEAT_SECONDS = 3.0
@@ -127,8 +130,9 @@ class OperationRunner:
         def record(s: Session) -> str:
             build(s, op_id)
             job_id = new_id()
-            s.add(Job(id=job_id, status="pending", owner=self.instance_id,
-                      operation_id=op_id, role=role))
+            sql.insert_job(s.connection(), dict(
+                id=job_id, status="pending", owner=self.instance_id, operation_id=op_id,
+                role=role, location="", error="", created_at=now(), finished_at=None))
             return job_id
 
         job_id = await self._accept(record, throttled)
@@ -140,7 +144,7 @@ class OperationRunner:
             try:
                 for attempt in range(1 + max(0, retries)):
                     try:
-                        result = await self.execute(current)
+                        result = await self.execute(current, location)
                         return location(result) if callable(location) else location
                     except OperationFailed as e:
                         if attempt >= retries or isinstance(e, CleanupPending):
@@ -154,7 +158,7 @@ class OperationRunner:
                 if throttled:
                     self.release_slot()
 
-        self.jobs.spawn(job_id, work)
+        self.jobs.spawn(job_id, work, role)
         return job_id
 
     async def _rebuild(self, build: Build, failed_op: str, error: Exception) -> str:
@@ -197,7 +201,7 @@ class OperationRunner:
                 if throttled:
                     self.release_slot()
 
-        self.jobs.spawn(job_id, run)
+        self.jobs.spawn(job_id, run, role)
         return job_id
 
     async def _accept(self, record: Callable[[Session], str], throttled: bool) -> str:
@@ -217,20 +221,27 @@ class OperationRunner:
         await self.db.write(lambda s: build(s, op_id))
         return op_id
 
-    async def execute(self, op_id: str) -> Any:
-        """Run a freshly built operation to its end (success or rolled-back failure)."""
+    async def execute(self, op_id: str, location: Location | None = None) -> Any:
+        """Run a freshly built operation to its end (success or rolled-back failure).
+
+        With ``location`` (the job's result location, or a function of the finalize
+        result) the success also ends the current job in the same transaction."""
         since = time.monotonic()
-        op = await self.db.read(lambda s: s.get(Operation, op_id))
-        kd = KINDS[op.type]
-        steps = engine.stored_steps(op)
+        built = engine.take_built(op_id)  # built by this process: no need to read it back
+        if built is None:
+            op = await self.db.read(lambda s: s.get(Operation, op_id))
+            built = (op.type, op.spec)
+        kind, spec = built
+        kd = KINDS[kind]
+        steps = engine.steps_of(spec)
         started: list[int] = []
-        log.info("operation %s (%s) started: %d steps, objects %s", op_id, op.type, len(steps),
-                 _objects(op))
+        log.info("operation %s (%s) started: %d steps, objects %s", op_id, kind, len(steps),
+                 _spec_objects(spec))
         try:
             results = await engine.run_steps(self.context, steps, started, op_id)
         except Exception as e:  # noqa: BLE001
             message = str(e) or e.__class__.__name__
-            log.error("operation %s (%s) failed after %.2f s: %s", op_id, op.type,
+            log.error("operation %s (%s) failed after %.2f s: %s", op_id, kind,
                       time.monotonic() - since, message)
             if kd.recovery == "rollback":
                 undo_errors = await engine.undo_steps(self.context, steps, started, op_id)
@@ -239,18 +250,22 @@ class OperationRunner:
                     log.warning("operation %s failed (%s); undo left to the background "
                                 "cleaner: %s", op_id, message, "; ".join(undo_errors))
                     self.cleanup_later()
-                    self._ended(op, "failed", since)
+                    self._ended(kind, op_id, "failed", since)
                     raise CleanupPending(message) from e
             await self.db.write(_db_end(op_id, kd, kd.rollback, {}, None))
             result = "rolled_back" if kd.recovery == "rollback" else "failed"
-            log.info("operation %s (%s) %s in %.2f s, objects %s", op_id, op.type,
-                     result.replace("_", " "), time.monotonic() - since, _objects(op))
-            self._ended(op, result, since)
+            log.info("operation %s (%s) %s in %.2f s, objects %s", op_id, kind,
+                     result.replace("_", " "), time.monotonic() - since, _spec_objects(spec))
+            self._ended(kind, op_id, result, since)
             raise OperationFailed(message) from e
-        value = await self.db.write(_db_end(op_id, kd, kd.finalize, results, None))
-        log.info("operation %s (%s) finished in %.2f s, objects %s", op_id, op.type,
-                 time.monotonic() - since, _objects(op))
-        self._ended(op, "done", since)
+        end = _db_end(op_id, kd, kd.finalize, results, None, location, spec)
+        value = await self.db.write(end)
+        job = current_job()
+        if job is not None and end.job_written:  # type: ignore[attr-defined]
+            job.finished = True  # committed with the operation's end: nothing left to write
+        log.info("operation %s (%s) finished in %.2f s, objects %s", op_id, kind,
+                 time.monotonic() - since, _spec_objects(spec))
+        self._ended(kind, op_id, "done", since)
         return value
 
     async def recover(self, op: Operation) -> None:
@@ -272,7 +287,7 @@ class OperationRunner:
                     "operation interrupted (pyketi restarted); completed by cleanup"))
                 log.info("cleaner: operation %s (%s) completed in %.2f s", op.id, op.type,
                          time.monotonic() - since)
-                self._ended(op, "cleaned_done", since)
+                self._ended(op.type, op.id, "cleaned_done", since)
                 return
             errors = await engine.undo_steps(self.context, steps, list(range(len(steps))),
                                              op.id)
@@ -281,18 +296,18 @@ class OperationRunner:
             await self.db.write(_db_end(op.id, kd, kd.rollback, {}, message))
             log.info("cleaner: operation %s (%s) rolled back in %.2f s", op.id, op.type,
                      time.monotonic() - since)
-            self._ended(op, "cleaned_rolled_back", since)
+            self._ended(op.type, op.id, "cleaned_rolled_back", since)
         except Exception as e:  # noqa: BLE001
             log.warning("cleanup of operation %s failed, will retry: %s", op.id, e)
             await self.db.write(_mark_failed(op.id, str(e)))
             raise
 
-    def _ended(self, op: Operation, result: str, since: float) -> None:
+    def _ended(self, kind: str, op_id: str, result: str, since: float) -> None:
         """Tell the observers (metrics, audit) how an operation ended; an observer
         never breaks an operation."""
         for observe in self.operation_observers:
             try:
-                observe(op.type, result, time.monotonic() - since, op.id)
+                observe(kind, result, time.monotonic() - since, op_id)
             except Exception:  # noqa: BLE001
                 log.warning("operation observer failed", exc_info=True)
 
@@ -404,18 +419,53 @@ class OperationRunner:
 
 
 def _db_end(op_id: str, kd: KindDef, fn: engine.DbFn, results: dict,
-            job_error: str | None) -> Callable[[Session], Any]:
+            job_error: str | None, location: Location | None = None,
+            spec: dict | None = None) -> Callable[[Session], Any]:
+    """The operation's last transaction; with ``location`` it also records the end of the
+    current job (one commit instead of two; ``end.job_written`` tells whether it did).
+    ``spec``: the operation's spec as this process built it, so the row need not be read."""
+    job = current_job() if location is not None else None
+
     def end(s: Session) -> Any:
-        op = s.get(Operation, op_id)
-        if op is None:
-            return None
-        value = fn(s, op_id, kd.data.from_json(op.spec["data"]), results)
-        s.delete(op)
+        end.job_written = False  # type: ignore[attr-defined] # set again on a re-run
+        conn = s.connection()
+        if spec is not None:
+            if not sql.delete_operation(conn, op_id):
+                return None  # gone (cleaned up by another process)
+            data = spec["data"]
+        else:
+            data = conn.execute(select(Operation.spec).where(Operation.id == op_id)).scalar()
+            if data is None:
+                return None
+            data = data["data"]
+            sql.delete_operation(conn, op_id)
+        value = fn(s, op_id, kd.data.from_json(data), results)
         if job_error is not None:
             s.execute(update(Job).where(Job.operation_id == op_id, Job.status == "pending")
                       .values(status="failed", error=job_error, finished_at=now()))
+        if job is not None:
+            job.finish_in(s, location(value) if callable(location) else location)
+            end.job_written = True  # type: ignore[attr-defined]
         return value
+    end.job_written = False  # type: ignore[attr-defined]
     return end
+
+
+def _spec_objects(spec: dict) -> str:
+    """The object ids an operation's data names (volume, bricks, device...), for its log lines."""
+    ids: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and _ID.fullmatch(value):
+            ids.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+    walk(spec.get("data"))
+    return ",".join(dict.fromkeys(ids)) or "-"
 
 
 def _objects(op: Operation) -> str:

@@ -5,20 +5,19 @@ placement (heketi ``VOLUME_MAX_RETRIES``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pyketi.db import queries
-from pyketi.db.models import Brick, Cluster, Gid, Volume
-from pyketi.db.session import lock_row
+from pyketi.db import statements as sql
+from pyketi.db.models import Gid, Volume, now
 from pyketi.errors import BadRequest, ServerError
 from pyketi.executors.validate import escape_controls
 from pyketi.ids import new_id
 from pyketi.operations import engine, placement_db
 from pyketi.operations.block_restriction import block_sizes
-from pyketi.operations.common import cluster_nodes, delete_volume_row
 from pyketi.operations.engine import KindDef
 from pyketi.operations.executor_requests import bricks_by_host, volume_request
 from pyketi.operations.record import VolumeRef
@@ -75,21 +74,19 @@ def placement_spec(rt: "Runtime", req: VolumeCreate, options: list[str],
                       existing_bricks=existing_bricks)
 
 
-def cluster_problem(s: Session, rt: "Runtime", cluster: Cluster, req: VolumeCreate,
+def cluster_problem(s: Session, rt: "Runtime", cluster: Any, req: VolumeCreate,
                     name: str) -> str | None:
     """heketi's cluster eligibility filter (``volume_entry_allocate.go``)."""
     if not cluster.block and not cluster.file:
         return "Cluster has disabled all volume types"
     if (req.block and not cluster.block) or (not req.block and not cluster.file):
         return "Cluster does not support requested volume type"
-    used = s.execute(select(Volume.id).where(Volume.cluster_id == cluster.id,
-                                             Volume.name == name)).first()
-    if used:
+    conn = s.connection()
+    if sql.volume_name_used(conn, cluster.id, name):
         return f"Volume name '{name}' already in use"
     limit = rt.config.max_volumes_per_cluster
     if limit >= 0:
-        count = s.execute(select(func.count()).select_from(Volume)
-                          .where(Volume.cluster_id == cluster.id)).scalar_one()
+        count = sql.volume_count(conn, cluster.id)
         if count >= limit:
             return f"Cluster has {count} volumes and limit is {limit}"
     return None
@@ -138,25 +135,27 @@ def check_request(s: Session, rt: "Runtime", req: VolumeCreate) -> list[str]:
     if req.size * GIB_KIB < minimum:
         raise BadRequest(f"Requested volume size ({req.size} GB) is smaller than the "
                          f"minimum supported volume size ({minimum})")
-    return req.clusters or queries.cluster_ids(s)
+    return req.clusters or list(s.connection().execute(sql.CLUSTER_IDS).scalars())
 
 
 def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: str,
           auto_gid: bool = False) -> str:
     """Place the volume and record everything as pending. Returns the op id."""
     name = req.name or f"vol_{volume_id}"
+    conn = s.connection()  # the hot path: Core statements (db/statements.py), no ORM
     cluster_ids = check_request(s, rt, req)
     options = stored_options(rt, req)
     errors: list[tuple[str, str]] = []
     for cid in cluster_ids:
-        cluster = lock_row(s, Cluster, cid)
+        cluster = sql.cluster_row(conn, cid)
         if cluster is None:  # deleted since check_request
             raise BadRequest(f"Cluster id {cid} not found")
         problem = cluster_problem(s, rt, cluster, req, name)
         if problem:
             errors.append((cid, problem))
             continue
-        devices, n_nodes, n_online = placement_db.candidates(s, cid)
+        nodes = sql.cluster_nodes(conn, cid)
+        devices, n_nodes, n_online = placement_db.candidates(s, cid, nodes)
         if n_nodes == 0:
             errors.append((cid, "No nodes in cluster"))
             continue
@@ -171,17 +170,15 @@ def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: s
         gid = req.gid
         if auto_gid:
             gid = _allocate_gid(s, rt, volume_id)
-        volume = Volume(id=volume_id, cluster_id=cid, name=name, size=req.size,
-                        durability=req.durability, gid=gid, options=options, block=req.block,
-                        blockinfo=_blockinfo(req), snapshot_enable=req.snapshot_enable,
-                        snapshot_factor=req.snapshot_factor if req.snapshot_enable else 1.0,
-                        request_clusters=req.clusters, pending_op=op_id, busy_op=op_id,
-                        created_by=req.created_by)
-        s.add(volume)
-        s.flush()
-        new_bricks = placement_db.apply_placement(s, placement, volume_id, op_id)
-        s.flush()
-        nodes = cluster_nodes(s, cid)
+        values = dict(id=volume_id, cluster_id=cid, name=name, size=req.size,
+                      durability=req.durability, gid=gid, options=options, block=req.block,
+                      blockinfo=_blockinfo(req), snapshot_enable=req.snapshot_enable,
+                      snapshot_factor=req.snapshot_factor if req.snapshot_enable else 1.0,
+                      request_clusters=req.clusters, pending_op=op_id, busy_op=op_id,
+                      created_by=req.created_by, created_at=now())
+        sql.insert_volume(conn, values)
+        volume = Volume(**values)  # a read-only copy: the row is written
+        new_bricks = placement_db.insert_placement(s, placement, volume_id, op_id)
         first_host = nodes[placement.sets[0][0].node_id].manage
         hosts = [first_host] + sorted(n.manage for n in nodes.values() if n.manage != first_host)
         steps = [
@@ -215,25 +212,17 @@ def _blockinfo(req: VolumeCreate) -> dict:
 
 # -- end of the operation in the database -----------------------------------
 
-def _volume_bricks(s: Session, volume_id: str) -> list[Brick]:
-    return list(s.execute(select(Brick).where(Brick.volume_id == volume_id)).scalars())
-
-
 def finalize(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> str:
-    volume_id = data.volume_id
-    volume = s.get(Volume, volume_id)
-    volume.pending_op = None
-    volume.busy_op = None
-    for brick in _volume_bricks(s, volume_id):
-        brick.pending_op = None
-    return volume_id
+    conn = s.connection()
+    sql.mark_volume(conn, data.volume_id, pending=None, busy=None)
+    sql.mark_bricks(conn, data.volume_id, None)
+    return data.volume_id
 
 
 def rollback(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> None:
-    volume_id = data.volume_id
-    placement_db.release_bricks(s, _volume_bricks(s, volume_id))
-    s.flush()
-    delete_volume_row(s, volume_id)
+    conn = s.connection()
+    placement_db.release_space(s, sql.volume_bricks(conn, data.volume_id))
+    sql.delete_volume(conn, data.volume_id)
 
 
 KIND = KindDef("create-volume", "rollback", VolumeRef, finalize, rollback)

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Volume
+from pyketi.db import statements as sql
 from pyketi.errors import Conflict
 from pyketi.operations import engine, placement_db
-from pyketi.operations.common import (claim_volume, cluster_nodes, delete_volume_row,
-                                       manage_hosts, volume_bricks)
+from pyketi.operations.common import claim_volume_row, manage_hosts
 from pyketi.operations.engine import KindDef
 from pyketi.operations.executor_requests import bricks_by_host
 from pyketi.operations.record import VolumeRef
@@ -26,16 +25,17 @@ DB_VOLUME = "heketidbstorage"
 
 
 def build(s: Session, rt: "Runtime", volume_id: str, op_id: str) -> str:
-    volume = claim_volume(s, volume_id, op_id)
+    # the hot path: Core statements (db/statements.py), no ORM; a refusal below rolls
+    # the claim back with the transaction
+    volume = claim_volume_row(s, volume_id, op_id, pending=True)
     if volume.name == DB_VOLUME:
         raise Conflict("Cannot delete volume containing the Heketi database")
     if (volume.blockinfo or {}).get("blockvolume"):
         raise Conflict("Cannot delete a block hosting volume containing block volumes")
-    volume.pending_op = op_id
-    bricks = volume_bricks(s, volume_id)
-    for brick in bricks:
-        brick.pending_op = op_id
-    nodes = cluster_nodes(s, volume.cluster_id)
+    conn = s.connection()
+    bricks = sql.volume_bricks(conn, volume_id)
+    sql.mark_bricks(conn, volume_id, op_id)
+    nodes = sql.cluster_nodes(conn, volume.cluster_id)
     steps = [
         Step("volume_destroy", volumes.VolumeDestroy(manage_hosts(nodes), volume.name)),
         Step("bricks_destroy", bricks_by_host(bricks, nodes, 0)),
@@ -51,19 +51,15 @@ def finalize(s: Session, _op_id: str, data: VolumeRef, results: dict) -> None:
     volume_id = data.volume_id
     destroyed: dict[str, bool] | None = results.get("bricks_destroy")  # brick id -> reclaimed
     reclaimed = None if destroyed is None else {bid for bid, done in destroyed.items() if done}
-    placement_db.release_bricks(s, volume_bricks(s, volume_id), reclaimed)
-    s.flush()
-    delete_volume_row(s, volume_id)
+    conn = s.connection()
+    placement_db.release_space(s, sql.volume_bricks(conn, volume_id), reclaimed)
+    sql.delete_volume(conn, volume_id)
 
 
 def lift_marks(s: Session, _op_id: str, data: VolumeRef, _results: dict) -> None:
-    volume_id = data.volume_id
-    volume = s.get(Volume, volume_id)
-    if volume is not None:
-        volume.pending_op = None
-        volume.busy_op = None
-    for brick in volume_bricks(s, volume_id):
-        brick.pending_op = None
+    conn = s.connection()
+    sql.mark_volume(conn, data.volume_id, pending=None, busy=None)
+    sql.mark_bricks(conn, data.volume_id, None)
 
 
 KIND = KindDef("delete-volume", "forward", VolumeRef, finalize, lift_marks)

@@ -56,6 +56,9 @@ class MockState:
         self.data: dict[str, Any] = {"version": STATE_VERSION, "hosts": {}}
         if self.path is not None and self.path.exists():
             self.data = self.load(self.path)
+        # the pool graph, rebuilt after a change (perf: building it reads every brick of
+        # every volume, and every executor call asked for it)
+        self._adj: dict[str, set[str]] | None = None
 
     # -- persistence ------------------------------------------------------
     @staticmethod
@@ -70,7 +73,9 @@ class MockState:
         return data
 
     def save(self) -> None:
-        """Write the state file atomically (temp file in the same dir + os.replace)."""
+        """Record a change (every change ends with a save): the pool graph is rebuilt on
+        next use; with a state file, write it atomically (temp file + os.replace)."""
+        self._adj = None
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +99,8 @@ class MockState:
         return self.data["hosts"]
 
     def host(self, name: str) -> dict[str, Any]:
+        if name not in self.hosts:
+            self._adj = None
         return self.hosts.setdefault(name, empty_host())
 
     def snapshot(self) -> dict[str, Any]:
@@ -101,6 +108,11 @@ class MockState:
 
     # -- trusted pools ----------------------------------------------------
     def _graph(self) -> dict[str, set[str]]:
+        if self._adj is None:
+            self._adj = self._build_graph()
+        return self._adj
+
+    def _build_graph(self) -> dict[str, set[str]]:
         adj: dict[str, set[str]] = defaultdict(set)
 
         def link(a: str, b: str) -> None:
