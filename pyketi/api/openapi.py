@@ -130,7 +130,9 @@ SCHEMAS: dict[str, Schema] = {
     "DbDump": {"type": "object", "description": "heketi's JSON export (`heketi db export`)"},
     "DbCheck": {"type": "object", "required": ["totalinconsistencies"]},
     "ExamineGluster": obj({"heketidb": ref("DbDump"), "report": array(STR),
-                           "clusters": array({"type": "object"})},
+                           "clusters": array({"type": "object"}),
+                           # pyketi: LVM/mount/fstab differences and the repair each takes
+                           "drift": array({"type": "object"})},
                           ["heketidb", "report", "clusters"]),
     "AuditRecord": obj({
         "id": INT, "time": {"type": "number", "description": "Unix seconds"},

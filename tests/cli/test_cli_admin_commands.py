@@ -26,7 +26,7 @@ def test_loglevel_get_set_and_examine_gluster(cli):
     load_sample(cli, "lab-3node.json")
     volume = cli.json("volume", "create", "--size=1")
     report = json.loads(cli.ok("server", "state", "examine", "gluster").stdout)
-    assert set(report) == {"heketidb", "report", "clusters"}
+    assert set(report) == {"heketidb", "report", "clusters", "drift"}  # drift: pyketi addition
     assert volume["id"] in report["heketidb"]["volumeentries"]
 
 
