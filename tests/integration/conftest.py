@@ -93,6 +93,19 @@ def lab():
         _close_lab()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _clean_nodes_per_module(request):
+    """Every lab module starts from clean nodes (no volume, brick mount, fstab line,
+    VG/PV or peer left), so one that failed or ended with devices set up never makes
+    the next one fail."""
+    if not (_lab_requested(request.config) and request.module.__name__.startswith("test_lab")):
+        return
+    from labcheck import wipe
+
+    vm = request.getfixturevalue("lab")
+    wipe(vm, [n.ip for n in vm.nodes])
+
+
 @pytest.fixture(autouse=True)
 def _lab_is_up(request):
     """A lab test after non-lab tests (unusual order) brings the lab back up."""
