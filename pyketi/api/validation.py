@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from pyketi.errors import BadRequest, Unprocessable
-from pyketi.executors.validate import CONTROL_RE
+from pyketi.executors.validate import CONTROL_RE, escape_controls  # noqa: F401 (re-export)
 from pyketi.ids import is_valid_id
 
 MAX_BODY = 1024 * 1024
@@ -162,11 +162,6 @@ class Errors:
     def raise_if_any(self) -> None:
         if self.items:
             raise BadRequest(f"validation failed: {escape_controls(self.text())}")
-
-
-def escape_controls(text: str) -> str:
-    """Control characters of an echoed value as ``\\xNN`` escapes (never raw in a reply or log)."""
-    return CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def go_list(values: list[str]) -> str:
