@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import time
+from xml.etree import ElementTree
 
 import pytest
 
@@ -95,8 +96,56 @@ def test_volume_create_mount_write_expand_delete(lab, server):
     by_node = {b["node"] for b in bricks}
     assert len(by_node) == 3
 
+    try:
+        _lifecycle(lab, server, c, vol, t_create)
+    finally:
+        if vol["id"] in c.volume_list()["volumes"]:  # a failure above: do not leave it
+            lab.ssh(1, "umount /mnt/pyketi", check=False)
+            c.volume_delete(vol["id"])
+
+
+def _bricks_online(lab, name: str, count: int, timeout: float = 180) -> None:
+    """`gluster volume start` returns once glusterd has spawned the brick processes;
+    under TCG a brick may take seconds to listen. Wait until all report Online Y."""
+    deadline = time.monotonic() + timeout
+    out = ""
+    while time.monotonic() < deadline:
+        out = lab.ssh(1, f"gluster --mode=script volume status {name} --xml",
+                      check=False).stdout
+        try:
+            nodes = ElementTree.fromstring(out).iter("node")
+        except ElementTree.ParseError:
+            nodes = iter(())
+        online = [n for n in nodes if (n.findtext("path") or "").startswith("/")
+                  and n.findtext("status") == "1"]
+        if len(online) == count:
+            return
+        time.sleep(2)
+    raise AssertionError(f"bricks of {name} not all online after {timeout}s:\n{out}")
+
+
+def _brick_md5(lab, ip: str, path: str, name: str, timeout: float = 180) -> str:
+    """md5 of f1 on a brick; a brick the client reached late gets it from self-heal."""
+    deadline = time.monotonic() + timeout
+    healed = False
+    while True:
+        p = lab.ssh(ip, f"md5sum {path}/f1", check=False)
+        if p.returncode == 0:
+            return p.stdout.split()[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{ip}:{path}/f1 missing after {timeout}s: {p.stderr}")
+        if not healed:
+            lab.ssh(1, f"gluster --mode=script volume heal {name}", check=False)
+            healed = True
+        time.sleep(3)
+
+
+def _lifecycle(lab, server, c, vol: dict, t_create: float) -> None:
+    name = vol["name"]
+    bricks = vol["bricks"]
     info = lab.ssh(1, f"gluster --mode=script volume info {name}").stdout
     assert "Number of Bricks: 1 x 3 = 3" in info and "Status: Started" in info
+    _bricks_online(lab, name, 3)
 
     # mount with the FUSE client on node1, write, read back, one copy per brick
     mount = vol["mount"]["glusterfs"]["device"]
@@ -108,8 +157,7 @@ def test_volume_create_mount_write_expand_delete(lab, server):
     node_ip = {n["id"]: n["hostnames"]["manage"][0]
                for cl in _state(server)["clusters"] for n in cl["nodes"]}
     for b in bricks:
-        got = lab.ssh(node_ip[b["node"]], f"md5sum {b['path']}/f1").stdout.split()[0]
-        assert got == want, b
+        assert _brick_md5(lab, node_ip[b["node"]], b["path"], name) == want, b
 
     # expand: a second replica set
     t0 = time.monotonic()
