@@ -102,7 +102,7 @@ setsid ip netns exec "$PYKETI_VAGRANT_NETNS" unshare --mount --propagation priva
     mount --bind "$L/cache" /var/cache/libvirt
     mount --bind "$L/log" /var/log/libvirt
     exec libvirtd --pid-file "$2" --config /etc/libvirt/libvirtd.conf
-' _ "$L" "$PYKETI_VAGRANT_DIR/run/libvirtd.pid" > "$PYKETI_VAGRANT_DIR/libvirtd.out" 2>&1 < /dev/null &
+' _ "$L" "$PYKETI_VAGRANT_DIR/run/libvirtd.pid" > "$PYKETI_VAGRANT_DIR/libvirtd.out" 2>&1 < /dev/null 9>&- &   # the daemon must not inherit the lab lock
 echo $! > "$PYKETI_VAGRANT_DIR/run/libvirtd.started"
 for _ in $(seq 1 120); do
     [ -S "$PV_SOCK" ] && pv_virsh version >/dev/null 2>&1 && break
