@@ -15,6 +15,9 @@ exec 9> "$PYKETI_VAGRANT_DIR/run/lock"
 flock -w 300 9 || pv_die "another lab-up/lab-down is running"
 T0=$(date +%s)
 L="$PV_LIBVIRT"
+# the node count lab-up used (vagrant destroy must see the same machines)
+if [ -s "$PYKETI_VAGRANT_DIR/run/nodes" ]; then PYKETI_VAGRANT_NODES=$(tr -dc 0-9 < "$PYKETI_VAGRANT_DIR/run/nodes"); fi
+export PYKETI_VAGRANT_NODES
 
 # PIDs libvirt recorded for the lab (qemu: run/qemu/<domain>.pid; dnsmasq:
 # run/network/<net>.pid), only while their cmdline is still the recorded one.

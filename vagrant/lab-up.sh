@@ -152,7 +152,10 @@ T2=$(date +%s)
 
 # -- vagrant up
 pv_log "vagrant up: $N node(s), driver ${PYKETI_VAGRANT_DRIVER:-auto} (log: $PYKETI_VAGRANT_DIR/vagrant-up.log)"
-if ! pv_vagrant up --provider=libvirt > "$PYKETI_VAGRANT_DIR/vagrant-up.log" 2>&1; then
+echo "$N" > "$PYKETI_VAGRANT_DIR/run/nodes"   # lab-down.sh destroys these
+# (the box upload's progress meter is dropped from the log)
+if ! pv_vagrant up --provider=libvirt 2>&1 | tr '\r' '\n' | grep --line-buffered -v 'Progress: ' \
+        > "$PYKETI_VAGRANT_DIR/vagrant-up.log"; then
     tail -40 "$PYKETI_VAGRANT_DIR/vagrant-up.log" >&2
     pv_die "vagrant up failed"
 fi
@@ -201,7 +204,6 @@ CFG
 for i in $(seq 1 "$N"); do
     printf 'Host node%s\n    HostName %s\n' "$i" "$(pv_ip "$i")" >> "$PYKETI_VAGRANT_DIR/ssh_config"
 done
-echo "$N" > "$PYKETI_VAGRANT_DIR/run/nodes"
 pv_log "up: image+box $((T1 - T0))s, libvirtd+network+box add $((T2 - T1))s, vagrant up $((T3 - T2))s, total $(( $(date +%s) - T0 ))s"
 for i in $(seq 1 "$N"); do pv_log "  node$i $(pv_ip "$i")"; done
 pv_log "ssh -F $PYKETI_VAGRANT_DIR/ssh_config node1   |   vagrant/lab-vagrant.sh status"
