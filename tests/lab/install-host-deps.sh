@@ -6,14 +6,19 @@
 #   vagrant/ lint:        ruby (ruby -c)
 #   shell lint:           shellcheck
 #   pyketi-csi lab test:  glusterfs-client (mount.glusterfs on the host)
+#   --vagrant (Vagrant lab, vagrant/lab-up.sh): also vagrant vagrant-libvirt, libvirtd
+#                         (libvirt-daemon-system, -driver-qemu), virsh (libvirt-clients),
+#                         dnsmasq-base + iptables (libvirt's network), util-linux (nsenter)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(openssh-server openssh-client qemu-system-x86 qemu-utils debootstrap
       socat iproute2 e2fsprogs procps ruby shellcheck glusterfs-client)
-if [ "${1:-}" = "--ssh-only" ]; then
-    PKGS=(openssh-server openssh-client)
-fi
+case "${1:-}" in
+    --ssh-only) PKGS=(openssh-server openssh-client) ;;
+    --vagrant) PKGS+=(vagrant vagrant-libvirt libvirt-daemon-system libvirt-daemon-driver-qemu
+                      libvirt-clients dnsmasq-base iptables util-linux) ;;
+esac
 
 missing=()
 for p in "${PKGS[@]}"; do
