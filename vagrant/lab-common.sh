@@ -16,6 +16,9 @@ VAGRANT_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${PYKETI_VAGRANT_BOX:=pyketi-lab}"               # box name (built by build-box.sh)
 : "${PYKETI_VAGRANT_DRIVER:=}"                      # kvm | qemu (default: kvm with vmx/svm, else qemu)
 : "${PYKETI_VAGRANT_BOOT_TIMEOUT:=1800}"            # s, vagrant's boot_timeout (TCG is slow)
+: "${PYKETI_VAGRANT_PRIVATE_NETWORK:=0}"             # 1: the Vagrantfile's default networking (what a
+                                                   # KVM user gets: vagrant-libvirt's NAT management
+                                                   # network + a private_network), still in the netns
 
 # shellcheck disable=SC2034  # used by the scripts that source this file
 PV_BOX_DIR="$PYKETI_VAGRANT_DIR/box"
@@ -39,6 +42,7 @@ pv_mac() {
 pv_libvirtd_pid() { lab_verified_pid "$PYKETI_VAGRANT_DIR/run/libvirtd.pid" "libvirtd"; }
 pv_virsh() { virsh -q -c "$PV_URI" "$@"; }
 
+pv_mgmt_network() { [ "$PYKETI_VAGRANT_PRIVATE_NETWORK" = 1 ] || echo "$PYKETI_VAGRANT_NETWORK"; }
 # vagrant with the lab's settings, inside the netns (it sshes to the nodes).
 pv_vagrant() {
     ip netns exec "$PYKETI_VAGRANT_NETNS" env \
@@ -48,7 +52,7 @@ pv_vagrant() {
         VAGRANT_CHECKPOINT_DISABLE=1 \
         LIBVIRT_DEFAULT_URI="$PV_URI" \
         PYKETI_NODES="$PYKETI_VAGRANT_NODES" PYKETI_NET="$PYKETI_VAGRANT_NET" \
-        PYKETI_MGMT_NETWORK="$PYKETI_VAGRANT_NETWORK" PYKETI_BOX="$PYKETI_VAGRANT_BOX" \
+        PYKETI_MGMT_NETWORK="$(pv_mgmt_network)" PYKETI_BOX="$PYKETI_VAGRANT_BOX" \
         PYKETI_LIBVIRT_DRIVER="$PYKETI_VAGRANT_DRIVER" PYKETI_KEY="$PV_KEY" \
         PYKETI_BOOT_TIMEOUT="$PYKETI_VAGRANT_BOOT_TIMEOUT" \
         PYKETI_CONSOLE_DIR="$PYKETI_VAGRANT_DIR/console" \

@@ -42,8 +42,10 @@ if pv_libvirtd_pid >/dev/null; then
         pv_virsh destroy "$dom" >/dev/null 2>&1 || true
         pv_virsh undefine "$dom" --remove-all-storage >/dev/null 2>&1 || pv_virsh undefine "$dom" >/dev/null 2>&1 || true
     done
-    pv_virsh net-destroy "$PYKETI_VAGRANT_NETWORK" >/dev/null 2>&1 || true
-    pv_virsh net-undefine "$PYKETI_VAGRANT_NETWORK" >/dev/null 2>&1 || true
+    for net in $(pv_virsh net-list --all --name 2>/dev/null); do   # all of them: this libvirtd is the lab's
+        pv_virsh net-destroy "$net" >/dev/null 2>&1 || true
+        pv_virsh net-undefine "$net" >/dev/null 2>&1 || true
+    done
     pv_virsh pool-destroy default >/dev/null 2>&1 || true
     pv_virsh pool-undefine default >/dev/null 2>&1 || true
     pid=$(pv_libvirtd_pid) && kill -TERM "$pid" 2>/dev/null || true
@@ -77,5 +79,6 @@ pv_guard_route   # lab addresses stay unroutable with the lab down
 
 # node disks and libvirt's state go; the box, VAGRANT_HOME and libvirt's cache stay
 rm -rf "${L:?}/etc" "${L:?}/run" "${L:?}/lib" "${L:?}/log" "$PYKETI_VAGRANT_DIR/dotvagrant" \
+       "$PYKETI_VAGRANT_DIR/nodes.json" "$PYKETI_VAGRANT_DIR/known_hosts" "$PYKETI_VAGRANT_DIR/ssh_config" \
        "$PYKETI_VAGRANT_DIR/run/nodes" "$PYKETI_VAGRANT_DIR/run/libvirtd.pid" "$PYKETI_VAGRANT_DIR/run/libvirtd.started"
 pv_log "lab down in $(( $(date +%s) - T0 ))s"

@@ -133,10 +133,12 @@ $hosts    </dhcp>
   </ip>
 </network>
 XML
-pv_virsh net-define "$L/network.xml" >/dev/null
-pv_virsh net-start "$PYKETI_VAGRANT_NETWORK" >/dev/null
-ip -n "$PYKETI_VAGRANT_NETNS" -4 addr show "$PYKETI_VAGRANT_BRIDGE" | grep -q "inet $PYKETI_VAGRANT_NET.1/" \
-    || pv_die "bridge $PYKETI_VAGRANT_BRIDGE has no $PYKETI_VAGRANT_NET.1"
+if [ "$PYKETI_VAGRANT_PRIVATE_NETWORK" != 1 ]; then
+    pv_virsh net-define "$L/network.xml" >/dev/null
+    pv_virsh net-start "$PYKETI_VAGRANT_NETWORK" >/dev/null
+    ip -n "$PYKETI_VAGRANT_NETNS" -4 addr show "$PYKETI_VAGRANT_BRIDGE" | grep -q "inet $PYKETI_VAGRANT_NET.1/" \
+        || pv_die "bridge $PYKETI_VAGRANT_BRIDGE has no $PYKETI_VAGRANT_NET.1"
+fi  # else vagrant-libvirt makes its networks (NAT inside the netns: no way out of it)
 
 # -- the box and pyketi's key
 if [ ! -s "$PV_KEY" ]; then
