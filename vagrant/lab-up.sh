@@ -95,6 +95,9 @@ CONF
 # libvirtd execs in place (ip netns exec, unshare, sh -c exec): $! is its PID
 setsid ip netns exec "$PYKETI_VAGRANT_NETNS" unshare --mount --propagation private -- /bin/sh -ec '
     L=$1
+    # drop the copies of every /run/netns mount (other labs too) in this mount
+    # namespace: they would pin those netns for as long as libvirtd and qemu run
+    umount -R -l /run/netns 2>/dev/null || true
     mkdir -p /etc/libvirt /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt
     mount --bind "$L/etc" /etc/libvirt
     mount --bind "$L/run" /run/libvirt
