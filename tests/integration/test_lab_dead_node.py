@@ -26,6 +26,33 @@ from labserver import lab_server, timed
 pytestmark = pytest.mark.lab
 
 
+def _four_nodes_and_a_volume(lab, c) -> tuple[dict[str, str], dict]:
+    """One cluster of the first 4 nodes (one device each) and a replica-3 volume;
+    returns ({node ip: node id}, the volume)."""
+    t0 = time.monotonic()
+    cluster = c.cluster_create()["id"]
+    node_of: dict[str, str] = {}
+    for i, n in enumerate(lab.nodes[:4]):
+        node = c.node_add(cluster=cluster, zone=i + 1, manage=n.ip, storage=n.ip)
+        node_of[n.ip] = node["id"]
+        c.device_add(node=node["id"], name=n.devices[0])
+    vol = c.volume_create(size=1, durability="replicate", replica=3)
+    print(f"setup (4 nodes, replica-3 volume): {time.monotonic() - t0:.1f}s")
+    return node_of, vol
+
+
+def _wait_healed(lab, ip: str, path: str, want: str) -> str:
+    """md5 of ``path`` on ``ip`` once it is ``want`` (self-heal), or after 600 s."""
+    t0, got = time.monotonic(), ""
+    while time.monotonic() - t0 < 600:
+        got = lab.ssh(ip, f"md5sum {path} 2>/dev/null | cut -d' ' -f1", check=False).stdout.strip()
+        if got == want:
+            break
+        time.sleep(10)
+    print(f"new brick healed in {time.monotonic() - t0:.0f}s")
+    return got
+
+
 def _writer(mnt: str, stop: str) -> str:
     """A shell loop: a small file a second into the mount until ``stop`` exists (at most
     900); prints how many were written, or FAIL <n> when a write failed."""
@@ -47,15 +74,7 @@ def test_device_remove_with_its_node_off(lab, tmp_path):
     sshexec = lab.sshexec_config(connect_timeout=10, command_timeout=120)
     with lab_server(lab, tmp_path, sshexec=sshexec) as server:
         c = server["client"]
-        t0 = time.monotonic()
-        cluster = c.cluster_create()["id"]
-        node_of: dict[str, str] = {}
-        for i, n in enumerate(lab.nodes[:4]):
-            node = c.node_add(cluster=cluster, zone=i + 1, manage=n.ip, storage=n.ip)
-            node_of[n.ip] = node["id"]
-            c.device_add(node=node["id"], name=n.devices[0])
-        vol = c.volume_create(size=1, durability="replicate", replica=3)
-        print(f"setup (4 nodes, replica-3 volume): {time.monotonic() - t0:.1f}s")
+        node_of, vol = _four_nodes_and_a_volume(lab, c)
         ip_of = {v: k for k, v in node_of.items()}
         brick_ips = [ip_of[b["node"]] for b in vol["bricks"]]
         victim_ip, client_ip = brick_ips[0], brick_ips[1]
@@ -122,15 +141,7 @@ def test_device_remove_with_its_node_off(lab, tmp_path):
             new_ip = ip_of[new["node"]]
             lab.ssh(client_ip, f"gluster --mode=script volume heal {vol['name']} full",
                     check=False)
-            t0, got = time.monotonic(), ""
-            while time.monotonic() - t0 < 600:
-                got = lab.ssh(new_ip, f"md5sum {new['path']}/f1 2>/dev/null | cut -d' ' -f1",
-                              check=False).stdout.strip()
-                if got == want:
-                    break
-                time.sleep(10)
-            print(f"new brick healed in {time.monotonic() - t0:.0f}s")
-            assert got == want
+            assert _wait_healed(lab, new_ip, f"{new['path']}/f1", want) == want
             assert lab.ssh(client_ip, f"md5sum {mnt}/f1").stdout.split()[0] == want
             assert lab.ssh(client_ip, f"cat {mnt}/f2").stdout.strip() == "written-while-dead"
             n = int(written)
@@ -167,15 +178,7 @@ def test_remove_a_powered_off_node_moves_its_bricks(lab, tmp_path):
     wipe(lab, [n.ip for n in lab.nodes])
     with lab_server(lab, tmp_path) as server:
         c = server["client"]
-        t0 = time.monotonic()
-        cluster = c.cluster_create()["id"]
-        node_of: dict[str, str] = {}
-        for i, n in enumerate(lab.nodes[:4]):
-            node = c.node_add(cluster=cluster, zone=i + 1, manage=n.ip, storage=n.ip)
-            node_of[n.ip] = node["id"]
-            c.device_add(node=node["id"], name=n.devices[0])
-        vol = c.volume_create(size=1, durability="replicate", replica=3)
-        print(f"setup (4 nodes, replica-3 volume): {time.monotonic() - t0:.1f}s")
+        node_of, vol = _four_nodes_and_a_volume(lab, c)
         ip_of = {v: k for k, v in node_of.items()}
         brick_ips = [ip_of[b["node"]] for b in vol["bricks"]]
         client_ip = next(n.ip for n in lab.nodes[:4] if n.ip not in brick_ips[1:])
@@ -215,15 +218,7 @@ def test_remove_a_powered_off_node_moves_its_bricks(lab, tmp_path):
         new_ip = ip_of[new["node"]]
         # heal fills the new brick with the data written before
         lab.ssh(client_ip, f"gluster --mode=script volume heal {vol['name']} full", check=False)
-        t0, got = time.monotonic(), ""
-        while time.monotonic() - t0 < 600:
-            got = lab.ssh(new_ip, f"md5sum {new['path']}/f1 2>/dev/null | cut -d' ' -f1",
-                          check=False).stdout.strip()
-            if got == want:
-                break
-            time.sleep(10)
-        print(f"new brick healed in {time.monotonic() - t0:.0f}s")
-        assert got == want
+        assert _wait_healed(lab, new_ip, f"{new['path']}/f1", want) == want
         assert lab.ssh(client_ip, "md5sum /mnt/dead/f1").stdout.split()[0] == want
         assert lab.ssh(client_ip, "cat /mnt/dead/f2").stdout.strip() == "written-while-dead"
 
