@@ -185,6 +185,13 @@ async def test_device_remove_of_a_dead_node_checks_heal_info_and_shows_progress(
     assert victim["node"] not in {b["node"] for b in info["bricks"]}
     assert (await api.get("/operations/pending")).json()["pendingoperations"] == []
     assert (await api.get("/db/check")).json()["totalinconsistencies"] == 0
+    # the dead device is forgotten: nothing in the database refers to it any more
+    r = await api.wait(await api.request("DELETE", f"/devices/{victim['device']}",
+                                         {"forceforget": True}))
+    assert r.status == 204, r.text
+    assert victim["device"] not in (await api.get("/topology")).text
+    assert victim["device"] not in (await api.get("/db/dump")).text
+    assert (await api.get("/db/check")).json()["totalinconsistencies"] == 0
 
 
 async def test_heal_check_refuses_without_quorum_and_changes_nothing(make_api, db_url):
