@@ -14,12 +14,13 @@ from pyketi.operations import device_remove
 async def evict(request: web.Request) -> web.Response:
     rt = runtime(request)
     brick_id = request.match_info["id"]
+    heal = ""
     if request.content_length:
         heal = Fields(await read_json(request)).str("healcheck")
         if heal not in ("", "enable", "disable"):
             raise BadRequest("validation failed: healcheck: must be a valid value.")
 
-    return accepted(await device_remove.evict_brick(rt, brick_id))
+    return accepted(await device_remove.evict_brick(rt, brick_id, heal))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

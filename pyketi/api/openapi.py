@@ -116,7 +116,11 @@ SCHEMAS: dict[str, Schema] = {
                           ["total", "in_flight", "stale", "failed", "new"]),
     "PendingOperation": obj({"id": ref("Id"), "type_name": STR,
                              "status": {"type": "string", "enum": ["", "stale", "failed"]},
-                             "sub_status": {"type": "string", "enum": ["", "in-flight"]}},
+                             "sub_status": {"type": "string", "enum": ["", "in-flight"]},
+                             "progress": {"type": "string", "description": (
+                                 "pyketi: how an operation running in this server is going "
+                                 "(which brick of a device remove, heal info, step); "
+                                 "absent otherwise")}},
                             ["id", "type_name", "status", "sub_status"]),
     "PendingOperationList": obj({"pendingoperations": array(ref("PendingOperation"))},
                                 ["pendingoperations"]),

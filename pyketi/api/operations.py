@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from pyketi.api.context import ID, runtime
 from pyketi.api.responses import accepted, json_response
@@ -12,11 +14,18 @@ from pyketi.errors import BadRequest, NotFound
 from pyketi.ids import is_valid_id
 from pyketi.operations.registry import KINDS
 
+if TYPE_CHECKING:
+    from pyketi.operations.runtime import Runtime
 
-def _summary(op: Operation, running: set[str]) -> dict:
+
+def _summary(op: Operation, rt: "Runtime") -> dict:
     kd = KINDS.get(op.type)
-    return {"id": op.id, "type_name": kd.type_name if kd else "unknown", "status": op.status,
-            "sub_status": "in-flight" if op.id in running else ""}
+    out = {"id": op.id, "type_name": kd.type_name if kd else "unknown", "status": op.status,
+           "sub_status": "in-flight" if op.id in rt.runner.running_ops else ""}
+    progress = rt.runner.progress(op.id)
+    if progress:  # pyketi: how an operation running in this server is going
+        out["progress"] = progress
+    return out
 
 
 async def info(request: web.Request) -> web.Response:
@@ -32,7 +41,7 @@ async def info(request: web.Request) -> web.Response:
 async def pending_list(request: web.Request) -> web.Response:
     rt = runtime(request)
     ops = await rt.db.read(queries.operations)
-    return json_response({"pendingoperations": [_summary(o, rt.runner.running_ops) for o in ops]})
+    return json_response({"pendingoperations": [_summary(o, rt) for o in ops]})
 
 
 async def pending_details(request: web.Request) -> web.Response:
@@ -42,7 +51,7 @@ async def pending_details(request: web.Request) -> web.Response:
     op = await rt.db.read(lambda s: queries.operation(s, op_id))
     if op is None:
         raise NotFound(f"Id not found: {op_id}")
-    out = _summary(op, rt.runner.running_ops)
+    out = _summary(op, rt)
     out["changes"] = list(op.changes)
     return json_response(out)
 

@@ -243,7 +243,10 @@ def topology_text(topology: m.TopologyInfo) -> str:
 # -- server operations (heketi-cli's cmds/server.go templates) -----------------
 
 def _op_status(op: m.PendingOperation) -> str:
-    return f"{op['status'] or 'New'} {op['sub_status']}"
+    status = f"{op['status'] or 'New'} {op['sub_status']}"
+    if op.get("progress"):  # pyketi: how a running operation is going
+        status += f"  Progress: {op['progress']}"
+    return status
 
 
 def operations_info_text(info: m.OperationsInfo) -> str:

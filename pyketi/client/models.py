@@ -8,7 +8,7 @@ server omits when empty.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 State = Literal["online", "offline", "failed"]
 TagChange = Literal["set", "update", "delete"]
@@ -158,6 +158,7 @@ class PendingOperation(TypedDict):
     type_name: str
     status: str
     sub_status: str
+    progress: NotRequired[str]  # pyketi: while it runs in the server answering
 
 
 class PendingChange(TypedDict):

@@ -28,6 +28,7 @@ no-op.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from pyketi.db import statements as sql
 from pyketi.db.models import Operation, now
-from pyketi.executors.base import NodeUnreachable, NothingChanged
+from pyketi.executors.base import ExecutorError, NodeUnreachable, NothingChanged
 from pyketi.operations import steps as registry
 from pyketi.operations.record import Record
 from pyketi.operations.steps import Step, StepContext
@@ -107,12 +108,15 @@ async def run_steps(ctx: StepContext, steps: list[Step],
     """Run steps in order; ``started`` collects the index of each step begun.
     Each step is logged at info with the nodes it changes and its duration."""
     results: dict[str, Any] = {}
+    if op_id:
+        ctx = dataclasses.replace(ctx, op_id=op_id)
     for index, st in enumerate(steps):
         definition = registry.definition(st.name)
         hosts = definition.touches(st.args) if definition.touches is not None else []
         _refuse_unreachable(ctx, hosts)
         if started is not None:
             started.append(index)
+        ctx.report("step", f"step {index + 1}/{len(steps)} {st.name} on {_on(hosts)}")
         began = time.monotonic()
         try:
             results[st.name] = await definition.do(ctx, st.args)
@@ -128,6 +132,16 @@ async def run_steps(ctx: StepContext, steps: list[Step],
         log.info("operation %s step %d/%d %s on %s done in %.0f ms", op_id, index + 1,
                  len(steps), st.name, _on(hosts), (time.monotonic() - began) * 1000)
     return results
+
+
+def failure_text(error: BaseException) -> str:
+    """The message a failed operation reports: a node error that does not name its
+    node (an SSH command timeout) gets the node added, so the operator knows which."""
+    message = str(error) or error.__class__.__name__
+    host = getattr(error, "host", None) if isinstance(error, ExecutorError) else None
+    if host and host not in message:
+        message = f"{message} (node {host})"
+    return message
 
 
 def _on(hosts: list[str]) -> str:

@@ -20,7 +20,10 @@ async def set_state(rt: "Runtime", node_id: str, wanted: str, healcheck: str) ->
         devices = await rt.db.read(lambda s: [
             d.id for d in s.execute(select(Device).where(Device.node_id == node_id)).scalars()
             if d.state != "failed"])
+        # refused before any brick moves when one has nowhere to go
+        await device_remove.check(rt, devices, node_id, node_removal=True)
         for device_id in devices:
-            await device_remove.remove_device(rt, device_id, healcheck, node_removal=True)
+            await device_remove.remove_device(rt, device_id, healcheck, node_removal=True,
+                                              checked=True)
 
     return await change_state(rt, Node, node_id, "node", wanted, remove_devices)

@@ -59,7 +59,9 @@ class OperationRunner:
     def __init__(self, config: Config, db: Database, executor: Executor):
         self.config = config
         self.db = db
-        self.context = StepContext(executor)
+        self.context = StepContext(executor, progress=self.report)
+        # op id -> {part: text}: how a running operation is going (``/operations/pending``)
+        self._progress: dict[str, dict[str, str]] = {}
         self.instance_id = new_id()
         self.jobs = JobQueue(db, self.instance_id, config.job_retention_seconds)
         self.inflight = 0
@@ -240,7 +242,7 @@ class OperationRunner:
         try:
             results = await engine.run_steps(self.context, steps, started, op_id)
         except Exception as e:  # noqa: BLE001
-            message = str(e) or e.__class__.__name__
+            message = engine.failure_text(e)
             log.error("operation %s (%s) failed after %.2f s: %s", op_id, kind,
                       time.monotonic() - since, message)
             if kd.recovery == "rollback":
@@ -302,9 +304,29 @@ class OperationRunner:
             await self.db.write(_mark_failed(op.id, str(e)))
             raise
 
+    # -- progress ------------------------------------------------------------
+    def report(self, op_id: str, part: str, text: str) -> None:
+        """How a running operation is going: ``part`` (``task``, ``step``, ``heal``...)
+        is replaced by ``text``.  Kept while the operation runs in this process and
+        shown by ``/operations/pending``; every part but the step is also logged."""
+        parts = self._progress.setdefault(op_id, {})
+        parts[part] = text
+        if len(self._progress) > 4096:  # bounded: an operation that never ended
+            self._progress.pop(next(iter(self._progress)))
+        if part != "step":
+            log.info("operation %s %s: %s", op_id, part, text)
+
+    def progress(self, op_id: str) -> str:
+        """The progress of a running operation ("" when not running here)."""
+        parts = self._progress.get(op_id) or {}
+        order = ["task", "heal", "step"]
+        keys = sorted(parts, key=lambda k: order.index(k) if k in order else len(order))
+        return "; ".join(parts[k] for k in keys)
+
     def _ended(self, kind: str, op_id: str, result: str, since: float) -> None:
         """Tell the observers (metrics, audit) how an operation ended; an observer
         never breaks an operation."""
+        self._progress.pop(op_id, None)
         for observe in self.operation_observers:
             try:
                 observe(kind, result, time.monotonic() - since, op_id)

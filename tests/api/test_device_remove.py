@@ -1,6 +1,10 @@
 """Device and node removal (state failed): bricks move to other devices, also
-when the old disk or node is dead; a removal with no replacement says why."""
+when the old disk or node is dead; heal info is checked first and shown as the
+operation's progress; a removal with no replacement says why and moves nothing."""
 
+import logging
+
+from apihelp import GateExecutor
 from pyketi.executors.doubles.mock import MockExecutor
 
 
@@ -64,9 +68,15 @@ async def test_remove_without_replacement_says_why_and_changes_nothing(api):
     victim = topo["devices"][0]
     assert (await _state(api, f"/devices/{victim}", "offline")).status == 204
     r = await _state(api, f"/devices/{victim}", "failed")
+    brick = next(b for b in vol["bricks"] if b["device"] == victim)
     assert r.status == 500
     assert r.text == (f"Unable to delete device [{victim}] as no device was found to replace "
-                      "it: No Replacement was found for resource requested to be removed\n")
+                      "it: No Replacement was found for resource requested to be removed: "
+                      f"brick {brick['id']} of volume {vol['name']} cannot move without "
+                      "losing durability: replica 3 keeps the 3 copies of a brick on 3 "
+                      "different nodes and no other node can take this copy (online devices "
+                      "ruled out: 2 on a node that holds a copy already or is being removed); "
+                      "add a node or a device, or bring one online\n")
     dev = (await api.get(f"/devices/{victim}")).json()
     assert dev["state"] == "offline" and len(dev["bricks"]) == 1
     assert (await api.get(f"/volumes/{vol['id']}")).json()["bricks"] == vol["bricks"]
@@ -130,3 +140,132 @@ async def test_replace_brick_that_really_failed_is_undone(make_api, db_url):
     spare = [h for h in mock.state()["hosts"] if not mock.bricks_on(h)]
     assert len(spare) == 1  # the new brick was destroyed again
     assert await api.done(await api.delete(f"/volumes/{vol['id']}")) is None
+
+
+async def _node_host(api, node_id: str) -> tuple[str, str]:
+    info = (await api.get(f"/nodes/{node_id}")).json()
+    return info["hostnames"]["manage"][0], info["hostnames"]["storage"][0]
+
+
+async def test_device_remove_of_a_dead_node_checks_heal_info_and_shows_progress(
+        make_api, db_url, caplog):
+    """The node of the device is dead: heal info (asked on a live node) lists its
+    brick as down and the two other copies online with entries still to heal; the
+    move goes on, and while it runs ``/operations/pending`` (and the log) say which
+    brick of the device is moving, the heal state and the step."""
+    ex = GateExecutor("volume_replace_brick")
+    api = await make_api(db_url, executor=ex)
+    await api.topology(nodes=4, devices=1)
+    vol = await api.volume(1)
+    victim = vol["bricks"][0]
+    manage, storage = await _node_host(api, victim["node"])
+    ex.unreachable_hosts.add(manage)  # the node is powered off
+    peers = [b for b in vol["bricks"] if b["id"] != victim["id"]]
+    for i, b in enumerate(peers):
+        ex.heal_entries[f"{(await _node_host(api, b['node']))[1]}:{b['path']}"] = 3 + i
+    assert (await _state(api, f"/devices/{victim['device']}", "offline")).status == 204
+    caplog.set_level(logging.INFO, logger="pyketi.operations")
+    reply = await api.post(f"/devices/{victim['device']}/state", {"state": "failed"})
+    await ex.reached()
+    [op] = (await api.get("/operations/pending")).json()["pendingoperations"]
+    assert (op["type_name"], op["sub_status"]) == ("evict-brick", "in-flight")
+    heal = (f"heal info of {vol['name']} before replacing brick {victim['id']}: 2 of 2 other "
+            "copies online (need 2), 7 entries to heal (")
+    assert op["progress"].startswith(
+        f"device remove: device {victim['device']}, brick 1 of 1 ({victim['id']}); {heal}"), \
+        op["progress"]
+    assert f"old brick on {storage} Transport endpoint is not connected)" in op["progress"]
+    assert op["progress"].endswith("; step 3/4 brick_replace on -"), op["progress"]
+    details = (await api.get(f"/operations/pending/{op['id']}")).json()
+    assert details["progress"] == op["progress"]
+    assert any(heal in r.getMessage() for r in caplog.records)  # the log line too
+    ex.release()
+    assert (await api.wait(reply)).status == 204
+    info = (await api.get(f"/volumes/{vol['id']}")).json()
+    assert victim["node"] not in {b["node"] for b in info["bricks"]}
+    assert (await api.get("/operations/pending")).json()["pendingoperations"] == []
+    assert (await api.get("/db/check")).json()["totalinconsistencies"] == 0
+    # the dead device is forgotten: nothing in the database refers to it any more
+    r = await api.wait(await api.request("DELETE", f"/devices/{victim['device']}",
+                                         {"forceforget": True}))
+    assert r.status == 204, r.text
+    assert victim["device"] not in (await api.get("/topology")).text
+    assert victim["device"] not in (await api.get("/db/dump")).text
+    assert (await api.get("/db/check")).json()["totalinconsistencies"] == 0
+
+
+async def test_heal_check_refuses_without_quorum_and_changes_nothing(make_api, db_url):
+    """Two of the three copies are on dead nodes: replacing one would leave one
+    copy as the only source; refused (heketi's message with the heal state), the
+    new brick made for it is gone again and the volume unchanged.  With
+    ``healcheck: disable`` the operator can force it."""
+    ex = MockExecutor()
+    api = await make_api(db_url, executor=ex)
+    await api.topology(nodes=4, devices=1)
+    vol = await api.volume(1)
+    victim, other = vol["bricks"][0], vol["bricks"][1]
+    for b in (victim, other):
+        ex.unreachable_hosts.add((await _node_host(api, b["node"]))[0])
+    assert (await _state(api, f"/devices/{victim['device']}", "offline")).status == 204
+    r = await _state(api, f"/devices/{victim['device']}", "failed")
+    assert r.status == 500
+    assert r.text.startswith(f"Cannot replace brick {victim['id']} as only 1 of 2 required "
+                             f"peer bricks are online (heal info of {vol['name']}"), r.text
+    assert (await api.get(f"/volumes/{vol['id']}")).json()["bricks"] == vol["bricks"]
+    dev = (await api.get(f"/devices/{victim['device']}")).json()
+    assert dev["state"] == "offline" and len(dev["bricks"]) == 1
+    holders = {(await _node_host(api, b["node"]))[0] for b in vol["bricks"]}
+    spare = [h for h in ex.state()["hosts"] if h not in holders]
+    assert len(spare) == 1 and ex.bricks_on(spare[0]) == {}, "replacement brick left behind"
+    assert (await api.get("/operations/pending")).json()["pendingoperations"] == []
+    # forced: heal check disabled
+    forced = await api.wait(await api.post(f"/devices/{victim['device']}/state",
+                                           {"state": "failed", "healcheck": "disable"}))
+    assert forced.status == 204, forced.text
+    info = (await api.get(f"/volumes/{vol['id']}")).json()
+    assert victim["id"] not in {b["id"] for b in info["bricks"]}
+
+
+async def test_heal_check_refuses_to_replace_the_source_of_a_heal(make_api, db_url):
+    """The old brick is alive and holds data the other copies still need: refused."""
+    ex = MockExecutor()
+    api = await make_api(db_url, executor=ex)
+    await api.topology(nodes=4, devices=1)
+    vol = await api.volume(1)
+    victim = vol["bricks"][0]
+    ex.heal_entries[f"{(await _node_host(api, victim['node']))[1]}:{victim['path']}"] = 12
+    r = await api.wait(await api.post(f"/bricks/to-evict/{victim['id']}", {}))
+    assert r.status == 500
+    assert r.text.startswith(f"Cannot replace brick {victim['id']} as it is source brick "
+                             "for data to be healed"), r.text
+    assert (await api.get(f"/volumes/{vol['id']}")).json()["bricks"] == vol["bricks"]
+
+
+async def test_a_removal_with_one_brick_without_replacement_moves_none(api):
+    """Two volumes have a brick on the device; only the first could move (the
+    second keeps strict zones and the spare node is in a zone of its set): the
+    removal is refused before anything moves, naming the brick that cannot."""
+    cid = await api.cluster()
+    nodes = [await api.node(cid, i, zone=z) for i, z in ((1, 1), (2, 2), (3, 3), (4, 2))]
+    devices = [await api.device(n) for n in nodes]
+    assert (await _state(api, f"/devices/{devices[3]}", "offline")).status == 204
+    plain = await api.volume(1)
+    strict = await api.volume(1, gid=0, glustervolumeoptions=["user.heketi.zone-checking strict"])
+    assert (await _state(api, f"/devices/{devices[3]}", "online")).status == 204
+    device = devices[0]
+    assert (await _state(api, f"/devices/{device}", "offline")).status == 204
+    r = await _state(api, f"/devices/{device}", "failed")
+    assert r.status == 500 and f"of volume {strict['name']} cannot move" in r.text, r.text
+    assert "1 in a zone that holds a copy (strict zone checking)" in r.text, r.text
+    for vol in (plain, strict):
+        assert (await api.get(f"/volumes/{vol['id']}")).json()["bricks"] == vol["bricks"]
+    # a node removal is checked for all its devices before the first brick moves
+    assert (await _state(api, f"/devices/{device}", "online")).status == 204
+    assert (await _state(api, f"/nodes/{nodes[0]}", "offline")).status == 204
+    r = await _state(api, f"/nodes/{nodes[0]}", "failed")
+    assert r.status == 500 and r.text.startswith(
+        f"Unable to remove node [{nodes[0]}] as no device was found to replace device "
+        f"[{device}]: brick "), r.text
+    for vol in (plain, strict):
+        assert (await api.get(f"/volumes/{vol['id']}")).json()["bricks"] == vol["bricks"]
+    assert (await api.get(f"/nodes/{nodes[0]}")).json()["state"] == "offline"

@@ -176,9 +176,12 @@ async def test_remove_device_without_replacement(api):
     vol = await api.volume(1)
     did = vol["bricks"][0]["device"]
     assert (await set_state(api, did, "offline")).status == 204
-    text_error(await set_state(api, did, "failed"), 500,
-               f"Unable to delete device [{did}] as no device was found to replace it: "
-               "No Replacement was found for resource requested to be removed")
+    r = await set_state(api, did, "failed")
+    # heketi's message, then why (pyketi)
+    assert r.status == 500 and r.text.startswith(
+        f"Unable to delete device [{did}] as no device was found to replace it: "
+        "No Replacement was found for resource requested to be removed: brick "), r.text
+    assert "replica 3 keeps the 3 copies of a brick on 3 different nodes" in r.text
     info = json_ok(await api.get(f"/devices/{did}"))
     assert info["state"] == "offline" and len(info["bricks"]) == 1
 

@@ -81,3 +81,15 @@ def test_device_resync_cluster_and_rmtags_aliases(cli):
     assert cli.json("node", "info", node_id)["tags"] == {"c": "3"}
     assert re.search(r"rmtags \(deltags, removetags\)",
                      cli.ok("node", "--help").stdout)
+
+
+def test_operations_list_shows_the_progress_of_a_running_operation():
+    from pyketi.cli import output
+    ops = {"pendingoperations": [
+        {"id": "a" * 32, "type_name": "evict-brick", "status": "", "sub_status": "in-flight",
+         "progress": "device remove: device d, brick 1 of 2 (b); step 2/4 bricks_create on n4"},
+        {"id": "b" * 32, "type_name": "create-volume", "status": "failed", "sub_status": ""}]}
+    assert output.operations_list_text(ops) == (
+        f"Id:{'a' * 32}  Type:evict-brick  Status:New in-flight  Progress: device remove: "
+        "device d, brick 1 of 2 (b); step 2/4 bricks_create on n4\n"
+        f"Id:{'b' * 32}  Type:create-volume  Status:failed \n")

@@ -44,6 +44,15 @@ def nodes(tmp_path):
         good.stop()
 
 
+def _executor(stub, good, known):
+    """The ssh executor on the stub nodes: 1 s connect, 2 s command timeout."""
+    return make_executor({
+        "executor": "ssh", "node_unreachable_seconds": COOLDOWN,
+        "sshexec": {"keyfile": str(good.client_key), "user": "root", "port": str(good.port),
+                    "known_hosts": str(known), "connect_timeout": 1, "command_timeout": 2,
+                    "lvm_wrapper": stub.lvm_wrapper}}, env={})
+
+
 async def _timed(coro) -> tuple[float, object]:
     t0 = time.monotonic()
     result = await coro
@@ -72,11 +81,7 @@ async def _job_error(api, reply) -> str:
 
 async def test_hung_node_fails_fast_and_the_rest_stays_usable(nodes, make_api, sqlite_url):
     stub, good, hung, known = nodes
-    executor = make_executor({
-        "executor": "ssh", "node_unreachable_seconds": COOLDOWN,
-        "sshexec": {"keyfile": str(good.client_key), "user": "root", "port": str(good.port),
-                    "known_hosts": str(known), "connect_timeout": 1, "command_timeout": 2,
-                    "lvm_wrapper": stub.lvm_wrapper}}, env={})
+    executor = _executor(stub, good, known)
     api = await make_api(sqlite_url, executor=executor, max_inflight_operations=2,
                          start_time_background_cleaner=1)
     cluster_a, cluster_b = await api.cluster(), await api.cluster()
@@ -149,3 +154,58 @@ async def test_hung_node_fails_fast_and_the_rest_stays_usable(nodes, make_api, s
     assert len(volumes) == 3  # cluster A's; nothing left of cluster B's failed creates
     created = await api.done(await api.post("/volumes", _volume(cluster_b)))
     assert created["cluster"] == cluster_b
+
+
+async def test_node_dying_during_an_expand_fails_naming_it_and_is_undone(nodes, make_api,
+                                                                          sqlite_url):
+    """A replica-3 expand: node 3 hangs half-way through its new brick (``mkfs.xfs``)
+    and its machine is then paused.  The expand fails after one command timeout with
+    an error naming the node, the new bricks on the two other nodes are removed at
+    once, and the brick left on node 3 is removed by the cleaner once it answers."""
+    stub, good, hung, known = nodes
+    executor = _executor(stub, good, known)
+    api = await make_api(sqlite_url, executor=executor, start_time_background_cleaner=1)
+    cluster = await api.cluster()
+    for host in (*GOOD, HUNG):
+        await _node(api, cluster, host)
+    vol = await api.done(await api.post("/volumes", _volume(cluster, replica=3)))
+    before = {h: len([c for c in stub.calls(h) if c[1] == "lvmwrap" and c[3] == "lvremove"])
+              for h in (*GOOD, HUNG)}
+
+    stub.hang(HUNG, "mkfs.xfs")
+    t0 = time.monotonic()
+    reply = await api.post(f"/volumes/{vol['id']}/expand", {"expand_size": 1})
+    assert reply.status == 202
+    deadline = time.monotonic() + 10
+    while not any(c[1] == "mkfs.xfs" for c in stub.calls(HUNG)[-3:]):
+        assert time.monotonic() < deadline, "the expand never reached node 3"
+        await asyncio.sleep(0.05)
+    hung.pause()  # the node dies in the middle of making its brick
+    try:
+        error = await _job_error(api, reply)
+        took = time.monotonic() - t0
+        assert "SSH command timeout" in error and HUNG in error, error
+        assert took < 8, took  # one command timeout, the undo on node 3 not waited for
+        # the new bricks on the live nodes are gone again; the volume did not grow
+        for host in GOOD:
+            removed = [c for c in stub.calls(host) if c[1] == "lvmwrap" and c[3] == "lvremove"]
+            assert len(removed) > before[host], host
+        assert (await api.get(f"/volumes/{vol['id']}")).json()["size"] == 1
+        pending = (await api.get("/operations/pending")).json()["pendingoperations"]
+        assert [(p["type_name"], p["status"]) for p in pending] == [("expand-volume", "failed")]
+    finally:
+        stub.hang(HUNG, "mkfs.xfs", on=False)
+        hung.resume()
+
+    # node 3 answers again: the cleaner removes the brick the expand left there
+    deadline = time.monotonic() + 45
+    while (await api.get("/operations/pending")).json()["pendingoperations"]:
+        assert time.monotonic() < deadline, "the cleaner did not undo the expand"
+        await asyncio.sleep(0.5)
+    removed = [c for c in stub.calls(HUNG) if c[1] == "lvmwrap" and c[3] == "lvremove"]
+    assert len(removed) > before[HUNG], "the brick begun on node 3 was never removed"
+    info = (await api.get(f"/volumes/{vol['id']}")).json()
+    assert info["size"] == 1 and {b["id"] for b in info["bricks"]} == \
+        {b["id"] for b in vol["bricks"]}
+    grown = await api.done(await api.post(f"/volumes/{vol['id']}/expand", {"expand_size": 1}))
+    assert grown["size"] == 2 and len(grown["bricks"]) == 6

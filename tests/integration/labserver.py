@@ -31,6 +31,16 @@ class NsClient:
         return call
 
 
+def timed(fn, *a, **kw):
+    """(seconds, result, None) or (seconds, None, the error) of ``fn(*a, **kw)``."""
+    t0 = time.monotonic()
+    try:
+        result = fn(*a, **kw)
+    except Exception as e:  # noqa: BLE001 - returned to the test
+        return time.monotonic() - t0, None, e
+    return time.monotonic() - t0, result, None
+
+
 @contextlib.contextmanager
 def lab_server(lab, d: Path, **glusterfs: Any) -> Iterator[dict]:
     """Start ``python -m pyketi serve`` in the netns; ``glusterfs`` keys override the

@@ -11,6 +11,9 @@ Like a real node, and unlike heketi's mock:
 * ``down_hosts``: glusterd is not running there (``glusterd_check`` and
   gluster commands run there fail, probing it fails);
 * ``unreachable_hosts``: every call on that host raises ``NodeUnreachable``.
+* ``heal_entries``: brick ``host:/path`` -> entries ``volume heal info`` reports
+  still to heal (0 otherwise); bricks on a down or unreachable host are reported
+  as gluster does (``Transport endpoint is not connected``, ``-``).
 
 ``strict=True`` also refuses what needs a missing prerequisite (bricks on an
 unknown VG, bricks or volumes that do not exist, unmounting a brick of a
@@ -58,6 +61,7 @@ class MockExecutor(Executor):
         self.strict = strict
         self.down_hosts: set[str] = set(down_hosts)
         self.unreachable_hosts: set[str] = set(unreachable_hosts)
+        self.heal_entries: dict[str, int] = {}
         self._state = MockState(state_file)
         self._cfg = ExecConfig()  # only to validate through the real command builders
 
@@ -361,7 +365,13 @@ class MockExecutor(Executor):
         vol = self._volume_or_none(host, name, "")
         if vol is None:
             return []
-        return [HealBrickInfo(name=spec, status="Connected", number_of_entries="0")
+        dead = set()
+        for host_name in self.unreachable_hosts | self.down_hosts:
+            dead |= {host_name, *self._state.hosts.get(host_name, {}).get("storage", [])}
+        return [HealBrickInfo(name=spec, status="Transport endpoint is not connected",
+                              number_of_entries="-") if brick_host(spec) in dead else
+                HealBrickInfo(name=spec, status="Connected",
+                              number_of_entries=str(self.heal_entries.get(spec, 0)))
                 for spec in vol["bricks"]]
 
     async def volume_replace_brick(self, host: str, name: str, old_brick: tuple[str, str],

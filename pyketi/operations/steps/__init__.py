@@ -25,6 +25,7 @@ STEPS: dict[str, StepDef] = {
     "bricks_destroy": StepDef(bricks.BrickHosts, bricks.destroy),
     "bricks_destroy_quietly": StepDef(bricks.BrickHosts, bricks.destroy_quietly),
     "brick_replace": StepDef(bricks.BrickReplace, bricks.replace, undo=bricks.replace_back),
+    "brick_heal_check": StepDef(bricks.HealCheck, bricks.heal_check),
     # gluster volumes
     "volume_create": StepDef(volumes.VolumeCreate, volumes.create, undo=volumes.destroy,
                              touches=lambda a: a.hosts[:1]),

@@ -19,9 +19,19 @@ from pyketi.operations.record import Record
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step may use: the node executor (steps never see the database)."""
+    """What a step may use: the node executor (steps never see the database), and
+    ``report`` to tell the operator how the operation is going (``/operations``)."""
 
     executor: Executor
+    # progress(op_id, part, text): kept by the runner, shown by ``/operations/pending``
+    progress: Callable[[str, str, str], None] | None = None
+    op_id: str = ""
+
+    def report(self, part: str, text: str) -> None:
+        """Progress of this operation: ``part`` names what ``text`` replaces
+        (``step``, ``heal``...); never fails the step."""
+        if self.progress is not None and self.op_id:
+            self.progress(self.op_id, part, text)
 
 
 class StepArgs(Record):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from pyketi.executors.base import BrickRequest, ExecutorError
+from pyketi.executors.base import (BrickRequest, ExecutorError, HealBrickInfo,
+                                   NodeUnreachable, NothingChanged)
 from pyketi.operations.steps.base import StepArgs, StepContext, gather_hosts, pair
 
 log = logging.getLogger("pyketi.operations")
@@ -42,6 +43,77 @@ class BrickReplace(StepArgs):
         if not self.hosts:
             del data["hosts"]  # as stored before the field existed
         return data
+
+
+@dataclass
+class HealCheck(StepArgs):
+    """Before a brick is replaced: ``gluster volume heal <vol> info`` on a live node."""
+
+    host: str
+    volume: str
+    brick_id: str                  # the brick to be replaced (named in the refusal)
+    old: tuple[str, str]           # its (storage host, path)
+    peers: list[tuple[str, str]]   # the other bricks of its replica set
+    quorum: int                    # peers that must be online (heketi's QuorumBrickCount)
+    hosts: list[str] = field(default_factory=list)  # other live nodes to ask
+
+    @classmethod
+    def from_json(cls, data: dict) -> "HealCheck":
+        return cls(data["host"], data["volume"], data["brick_id"], pair(data["old"]),
+                   [pair(p) for p in data["peers"]], int(data["quorum"]),
+                   list(data.get("hosts", [])))
+
+
+def _entries(info: HealBrickInfo | None) -> str:
+    if info is None:
+        return "not listed"
+    if info.status == "Connected":
+        return f"{info.number_of_entries or '?'} entries to heal"
+    return info.status or "down"
+
+
+def heal_summary(args: HealCheck, bricks: list[HealBrickInfo]) -> tuple[str, int, int]:
+    """(one line for the operator, peers online, entries still to heal on them)."""
+    by_name = {b.name: b for b in bricks}
+    online, pending, parts = 0, 0, []
+    for peer in args.peers:
+        info = by_name.get(f"{peer[0]}:{peer[1]}")
+        parts.append(f"{peer[0]} {_entries(info)}")
+        if info is not None and info.status == "Connected":
+            online += 1
+            pending += int(info.number_of_entries) if info.number_of_entries.isdigit() else 0
+    old = by_name.get(f"{args.old[0]}:{args.old[1]}")
+    parts.append(f"old brick on {args.old[0]} {_entries(old)}")
+    line = (f"heal info of {args.volume} before replacing brick {args.brick_id}: "
+            f"{online} of {len(args.peers)} other copies online (need {args.quorum}), "
+            f"{pending} entries to heal ({', '.join(parts)})")
+    return line, online, pending
+
+
+async def heal_check(ctx: StepContext, args: HealCheck) -> dict:
+    """heketi's ``canReplaceBrickInBrickSet``: the brick to be replaced must not be
+    the source of data still to be healed, and enough of the other copies must be
+    online, else nothing is changed.  The heal state is reported as progress."""
+    error: ExecutorError | None = None
+    for host in [args.host, *args.hosts]:
+        try:
+            bricks = await ctx.executor.volume_heal_info(host, args.volume)
+            break
+        except ExecutorError as e:
+            error = e
+    else:
+        raise NothingChanged(f"Unable to get heal info of volume {args.volume} before "
+                             f"replacing brick {args.brick_id}: {error}", args.host)
+    line, online, pending = heal_summary(args, bricks)
+    ctx.report("heal", line)
+    old = next((b for b in bricks if b.name == f"{args.old[0]}:{args.old[1]}"), None)
+    if old is not None and old.status == "Connected" and not old.healed:
+        raise NothingChanged(f"Cannot replace brick {args.brick_id} as it is source brick "
+                             f"for data to be healed ({line})")
+    if online < args.quorum:
+        raise NothingChanged(f"Cannot replace brick {args.brick_id} as only {online} of "
+                             f"{args.quorum} required peer bricks are online ({line})")
+    return {"online": online, "entries": pending}
 
 
 async def create(ctx: StepContext, args: BrickHosts) -> None:
@@ -82,8 +154,18 @@ async def _in_volume(ctx: StepContext, args: BrickReplace, brick: tuple[str, str
 
 
 async def replace(ctx: StepContext, args: BrickReplace) -> None:
+    """``replace-brick ... commit force`` on the first live node that answers (a node
+    the database still calls online may be dead too)."""
+    hosts = [args.host, *args.hosts]
     try:
-        await ctx.executor.brick_replace(args.host, args.volume, args.old, args.new)
+        for i, host in enumerate(hosts):
+            try:
+                await ctx.executor.brick_replace(host, args.volume, args.old, args.new)
+                return
+            except NodeUnreachable as e:
+                if i == len(hosts) - 1:
+                    raise
+                log.warning("replace-brick on %s: %s; trying the next node", args.volume, e)
     except ExecutorError as e:
         if await _in_volume(ctx, args, args.new):
             log.warning("replace-brick on %s reported %s, but gluster lists the new brick "
