@@ -62,11 +62,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def with_children(pids: list[int]) -> list[int]:
+    """These processes and their child processes (a server's workers)."""
+    out = []
+    for pid in pids:
+        out.append(pid)
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        out += with_children([int(k) for k in kids])
+    return out
+
+
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time used so far by these processes (all their threads)."""
+    """User + system CPU time used so far by these processes (all their threads) and
+    their children (the workers of a server with ``--workers``)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in pids:
+    for pid in with_children(pids):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
@@ -99,10 +113,10 @@ def database(kind: str, tmp: str, pg_url: str):
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def write_config(tmp: str, url: str, port: int, device_gib: int) -> Path:
+def write_config(tmp: str, url: str, port: int, device_gib: int, workers: int = 1) -> Path:
     path = Path(tmp, f"c-{port}.json")
     path.write_text(json.dumps({
-        "port": str(port), "bind": "127.0.0.1",
+        "port": str(port), "bind": "127.0.0.1", "workers": workers,
         "jwt": {"admin": {"key": KEY}, "user": {"key": KEY + "u"}},
         "database_url": url,
         "glusterfs": {"executor": "mock", "max_inflight_operations": 16,
@@ -117,13 +131,14 @@ def clean_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def servers(tmp: str, url: str, count: int = 1, device_gib: int = 500):
-    """Start ``count`` pyketi servers on ``url``; yields [(base URL, pid)]."""
+def servers(tmp: str, url: str, count: int = 1, device_gib: int = 500, workers: int = 1):
+    """Start ``count`` pyketi servers on ``url``, each with ``workers`` worker processes;
+    yields [(base URL, pid)]."""
     procs = []
     try:
         for _ in range(count):
             port = free_port()
-            config = write_config(tmp, url, port, device_gib)
+            config = write_config(tmp, url, port, device_gib, workers)
             log = open(Path(tmp, f"server-{port}.log"), "wb")
             proc = subprocess.Popen([sys.executable, "-m", "pyketi", "serve", "--config",
                                      str(config)], stdout=log, stderr=subprocess.STDOUT,
@@ -301,11 +316,12 @@ def run_throughput(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             with database(args.database, tmp, args.pg_url) as url, \
-                    servers(tmp, url, args.instances) as procs:
+                    servers(tmp, url, args.instances, workers=args.workers) as procs:
                 result = asyncio.run(throughput_round(procs, args))
             rounds.append(result)
             for conc, p in result.items():
-                print(f"round {r + 1} {args.database} x{args.instances}, {conc} client(s): "
+                print(f"round {r + 1} {args.database} x{args.instances} ({args.workers} "
+                      f"worker(s)), {conc} client(s): "
                       f"create {p.create_vol_s:.1f} vol/s (p50 {p.create_p50_ms:.1f} ms, "
                       f"done at 1st poll {100 * p.done_at_first_poll:.0f} %, "
                       f"{p.polls_per_create:.2f} polls, CPU {p.cpu_ms_per_create:.1f} ms), "
@@ -313,7 +329,8 @@ def run_throughput(args: argparse.Namespace) -> dict:
                       f"check {p.inconsistencies}; load {p.load_create} / {p.load_delete}",
                       flush=True)
     summary = {conc: median_phase([r[conc] for r in rounds]) for conc in args.clients}
-    print(f"median of {args.rounds} rounds ({args.database}, {args.instances} instance(s)):")
+    print(f"median of {args.rounds} rounds ({args.database}, {args.instances} instance(s), "
+          f"{args.workers} worker(s) each):")
     for conc, m in summary.items():
         print(f"  {conc} client(s): create {m['create_vol_s']:.1f} vol/s, delete "
               f"{m['delete_vol_s']:.1f} vol/s, create p50 {m['create_p50_ms']:.1f} ms, done at "
@@ -321,6 +338,7 @@ def run_throughput(args: argparse.Namespace) -> dict:
               f"{m['cpu_ms_per_create']:.1f} / {m['cpu_ms_per_delete']:.1f} ms, inconsistencies "
               f"{m['inconsistencies']}; loads {', '.join(m['loads'])}")
     return {"mode": "throughput", "database": args.database, "instances": args.instances,
+            "workers": args.workers,
             "rounds": args.rounds, "volumes": args.volumes, "median": summary}
 
 
@@ -481,6 +499,8 @@ def main() -> None:
     ap.add_argument("--pg-url", default=PG_URL,
                     help="PostgreSQL server to create the bench databases on")
     ap.add_argument("--instances", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="worker processes per server (the workers setting)")
     ap.add_argument("--scale", type=int, default=0,
                     help="measure a database preloaded with this many volumes instead")
     ap.add_argument("--scale-creates", type=int, default=30)
