@@ -249,6 +249,7 @@ class Phase:
     inconsistencies: int
     cpu_ms_per_create: float       # server CPU (all instances), independent of the load
     cpu_ms_per_delete: float
+    client_cpu_ms_per_create: float = 0.0  # this benchmark's own CPU (the clients)
     extra: dict = field(default_factory=dict)
 
 
@@ -262,9 +263,10 @@ async def phase(clients: list[Client], count: int, concurrency: int,
             todo.pop()
             creates.append(await c.run("POST", "/volumes", REPLICA3))
 
-    cpu0, t0 = cpu_seconds(pids), time.perf_counter()
+    cpu0, t0, own0 = cpu_seconds(pids), time.perf_counter(), time.process_time()
     await asyncio.gather(*(creator(clients[i % len(clients)]) for i in range(concurrency)))
     create_s, create_cpu = time.perf_counter() - t0, cpu_seconds(pids) - cpu0
+    client_cpu = time.process_time() - own0
     load_create = loadavg()
     inconsistencies = await check_db(clients[0])
     ids = [o.location.rsplit("/", 1)[1] for o in creates]
@@ -287,7 +289,8 @@ async def phase(clients: list[Client], count: int, concurrency: int,
                  polls_per_create=sum(o.polls for o in creates) / count,
                  load_create=load_create, load_delete=loadavg(),
                  inconsistencies=inconsistencies, cpu_ms_per_create=1000 * create_cpu / count,
-                 cpu_ms_per_delete=1000 * delete_cpu / count)
+                 cpu_ms_per_delete=1000 * delete_cpu / count,
+                 client_cpu_ms_per_create=1000 * client_cpu / count)
 
 
 async def throughput_round(procs: list[tuple[str, int]],
@@ -304,7 +307,8 @@ async def throughput_round(procs: list[tuple[str, int]],
 
 def median_phase(phases: list[Phase]) -> dict:
     keys = ["create_vol_s", "delete_vol_s", "create_p50_ms", "create_p95_ms", "delete_p50_ms",
-            "done_at_first_poll", "polls_per_create", "cpu_ms_per_create", "cpu_ms_per_delete"]
+            "done_at_first_poll", "polls_per_create", "cpu_ms_per_create", "cpu_ms_per_delete",
+            "client_cpu_ms_per_create"]
     med = {k: statistics.median(getattr(p, k) for p in phases) for k in keys}
     med["loads"] = [p.load_create for p in phases]
     med["inconsistencies"] = max(p.inconsistencies for p in phases)
@@ -326,6 +330,7 @@ def run_throughput(args: argparse.Namespace) -> dict:
                       f"done at 1st poll {100 * p.done_at_first_poll:.0f} %, "
                       f"{p.polls_per_create:.2f} polls, CPU {p.cpu_ms_per_create:.1f} ms), "
                       f"delete {p.delete_vol_s:.1f} vol/s (CPU {p.cpu_ms_per_delete:.1f} ms), "
+                      f"client CPU {p.client_cpu_ms_per_create:.1f} ms per create, "
                       f"check {p.inconsistencies}; load {p.load_create} / {p.load_delete}",
                       flush=True)
     summary = {conc: median_phase([r[conc] for r in rounds]) for conc in args.clients}
