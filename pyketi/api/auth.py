@@ -124,7 +124,8 @@ class Authenticator:
         if not isinstance(header, dict) or not isinstance(claims, dict) \
                 or not _PLAIN_HEADER.issuperset(header):
             return None
-        hash_fn = HASHES.get(header.get("alg"))  # type: ignore[arg-type]
+        alg = header.get("alg")
+        hash_fn = HASHES.get(alg) if isinstance(alg, str) else None
         iss = claims.get("iss")
         key = self.keys.get(iss) if isinstance(iss, str) else None
         if hash_fn is None or key is None:

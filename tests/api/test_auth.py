@@ -285,6 +285,8 @@ def _variants(key):
                   {"aud": "x"}, {"qsh": None}):
         out.append(jwt.encode(claims(**extra), key, algorithm="HS256"))
     out.append(unsigned({"alg": "none"}, claims()))
+    out.append(unsigned({"alg": ["HS256"]}, claims()))
+    out.append(unsigned({"alg": {"x": 1}}, claims()))
     out.append(unsigned({"alg": "HS256"}, ["not", "an", "object"]))
     out.append(b64(b'{"alg":"HS256"}') + "." + b64(b"\xff\xfe") + "." + sig)
     return out
