@@ -126,6 +126,9 @@ async def _listen_shared(cfg: Config, runner: web.AppRunner, tls: ssl.SSLContext
     from pyketi.api import listener
 
     limit = listener.connection_limit(cfg.max_connections, listener.raise_fd_limit())
+    if limit < cfg.max_connections and worker.index == 0:
+        log.warning("max_connections lowered from %d to %d (per worker) to fit the file "
+                    "descriptor limit", cfg.max_connections, limit)
     guard = listener.ConnectionGuard(limit, cfg.header_timeout_seconds)
     guard.on_count = lambda count: worker.shared.set_connections(worker.index, count)
     listener.quiet_accept_errors(guard, asyncio.get_running_loop())
