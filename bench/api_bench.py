@@ -62,11 +62,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def with_children(pids: list[int]) -> list[int]:
+    """These processes and their child processes (a server's workers)."""
+    out = []
+    for pid in pids:
+        out.append(pid)
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        out += with_children([int(k) for k in kids])
+    return out
+
+
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time used so far by these processes (all their threads)."""
+    """User + system CPU time used so far by these processes (all their threads) and
+    their children (the workers of a server with ``--workers``)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in pids:
+    for pid in with_children(pids):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
@@ -99,10 +113,10 @@ def database(kind: str, tmp: str, pg_url: str):
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def write_config(tmp: str, url: str, port: int, device_gib: int) -> Path:
+def write_config(tmp: str, url: str, port: int, device_gib: int, workers: int = 1) -> Path:
     path = Path(tmp, f"c-{port}.json")
     path.write_text(json.dumps({
-        "port": str(port), "bind": "127.0.0.1",
+        "port": str(port), "bind": "127.0.0.1", "workers": workers,
         "jwt": {"admin": {"key": KEY}, "user": {"key": KEY + "u"}},
         "database_url": url,
         "glusterfs": {"executor": "mock", "max_inflight_operations": 16,
@@ -117,13 +131,14 @@ def clean_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def servers(tmp: str, url: str, count: int = 1, device_gib: int = 500):
-    """Start ``count`` pyketi servers on ``url``; yields [(base URL, pid)]."""
+def servers(tmp: str, url: str, count: int = 1, device_gib: int = 500, workers: int = 1):
+    """Start ``count`` pyketi servers on ``url``, each with ``workers`` worker processes;
+    yields [(base URL, pid)]."""
     procs = []
     try:
         for _ in range(count):
             port = free_port()
-            config = write_config(tmp, url, port, device_gib)
+            config = write_config(tmp, url, port, device_gib, workers)
             log = open(Path(tmp, f"server-{port}.log"), "wb")
             proc = subprocess.Popen([sys.executable, "-m", "pyketi", "serve", "--config",
                                      str(config)], stdout=log, stderr=subprocess.STDOUT,
@@ -234,6 +249,7 @@ class Phase:
     inconsistencies: int
     cpu_ms_per_create: float       # server CPU (all instances), independent of the load
     cpu_ms_per_delete: float
+    client_cpu_ms_per_create: float = 0.0  # this benchmark's own CPU (the clients)
     extra: dict = field(default_factory=dict)
 
 
@@ -247,9 +263,10 @@ async def phase(clients: list[Client], count: int, concurrency: int,
             todo.pop()
             creates.append(await c.run("POST", "/volumes", REPLICA3))
 
-    cpu0, t0 = cpu_seconds(pids), time.perf_counter()
+    cpu0, t0, own0 = cpu_seconds(pids), time.perf_counter(), time.process_time()
     await asyncio.gather(*(creator(clients[i % len(clients)]) for i in range(concurrency)))
     create_s, create_cpu = time.perf_counter() - t0, cpu_seconds(pids) - cpu0
+    client_cpu = time.process_time() - own0
     load_create = loadavg()
     inconsistencies = await check_db(clients[0])
     ids = [o.location.rsplit("/", 1)[1] for o in creates]
@@ -272,7 +289,8 @@ async def phase(clients: list[Client], count: int, concurrency: int,
                  polls_per_create=sum(o.polls for o in creates) / count,
                  load_create=load_create, load_delete=loadavg(),
                  inconsistencies=inconsistencies, cpu_ms_per_create=1000 * create_cpu / count,
-                 cpu_ms_per_delete=1000 * delete_cpu / count)
+                 cpu_ms_per_delete=1000 * delete_cpu / count,
+                 client_cpu_ms_per_create=1000 * client_cpu / count)
 
 
 async def throughput_round(procs: list[tuple[str, int]],
@@ -289,7 +307,8 @@ async def throughput_round(procs: list[tuple[str, int]],
 
 def median_phase(phases: list[Phase]) -> dict:
     keys = ["create_vol_s", "delete_vol_s", "create_p50_ms", "create_p95_ms", "delete_p50_ms",
-            "done_at_first_poll", "polls_per_create", "cpu_ms_per_create", "cpu_ms_per_delete"]
+            "done_at_first_poll", "polls_per_create", "cpu_ms_per_create", "cpu_ms_per_delete",
+            "client_cpu_ms_per_create"]
     med = {k: statistics.median(getattr(p, k) for p in phases) for k in keys}
     med["loads"] = [p.load_create for p in phases]
     med["inconsistencies"] = max(p.inconsistencies for p in phases)
@@ -301,19 +320,22 @@ def run_throughput(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             with database(args.database, tmp, args.pg_url) as url, \
-                    servers(tmp, url, args.instances) as procs:
+                    servers(tmp, url, args.instances, workers=args.workers) as procs:
                 result = asyncio.run(throughput_round(procs, args))
             rounds.append(result)
             for conc, p in result.items():
-                print(f"round {r + 1} {args.database} x{args.instances}, {conc} client(s): "
+                print(f"round {r + 1} {args.database} x{args.instances} ({args.workers} "
+                      f"worker(s)), {conc} client(s): "
                       f"create {p.create_vol_s:.1f} vol/s (p50 {p.create_p50_ms:.1f} ms, "
                       f"done at 1st poll {100 * p.done_at_first_poll:.0f} %, "
                       f"{p.polls_per_create:.2f} polls, CPU {p.cpu_ms_per_create:.1f} ms), "
                       f"delete {p.delete_vol_s:.1f} vol/s (CPU {p.cpu_ms_per_delete:.1f} ms), "
+                      f"client CPU {p.client_cpu_ms_per_create:.1f} ms per create, "
                       f"check {p.inconsistencies}; load {p.load_create} / {p.load_delete}",
                       flush=True)
     summary = {conc: median_phase([r[conc] for r in rounds]) for conc in args.clients}
-    print(f"median of {args.rounds} rounds ({args.database}, {args.instances} instance(s)):")
+    print(f"median of {args.rounds} rounds ({args.database}, {args.instances} instance(s), "
+          f"{args.workers} worker(s) each):")
     for conc, m in summary.items():
         print(f"  {conc} client(s): create {m['create_vol_s']:.1f} vol/s, delete "
               f"{m['delete_vol_s']:.1f} vol/s, create p50 {m['create_p50_ms']:.1f} ms, done at "
@@ -321,6 +343,7 @@ def run_throughput(args: argparse.Namespace) -> dict:
               f"{m['cpu_ms_per_create']:.1f} / {m['cpu_ms_per_delete']:.1f} ms, inconsistencies "
               f"{m['inconsistencies']}; loads {', '.join(m['loads'])}")
     return {"mode": "throughput", "database": args.database, "instances": args.instances,
+            "workers": args.workers,
             "rounds": args.rounds, "volumes": args.volumes, "median": summary}
 
 
@@ -481,6 +504,8 @@ def main() -> None:
     ap.add_argument("--pg-url", default=PG_URL,
                     help="PostgreSQL server to create the bench databases on")
     ap.add_argument("--instances", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="worker processes per server (the workers setting)")
     ap.add_argument("--scale", type=int, default=0,
                     help="measure a database preloaded with this many volumes instead")
     ap.add_argument("--scale-creates", type=int, default=30)

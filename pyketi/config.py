@@ -52,6 +52,7 @@ _TOP_KEYS: dict[str, tuple[type, ...]] = {
     "keepalive_timeout_seconds": (int, float), "metrics_require_admin": (bool,),
     "log_format": (str,), "log_file": (str,),
     "shutdown_timeout": (int, float), "audit_retention_days": (int, float),
+    "workers": (int,),
 }
 # heketi keys pyketi accepts without acting on them: named in one warning at start when the
 # value asks for something (key -> (asks for it?, why nothing happens))
@@ -123,6 +124,7 @@ class Config:
     no_effect: list[str] = field(default_factory=list)  # heketi keys set that do nothing here
     shutdown_timeout: float = 60.0  # SIGTERM: seconds running operations may finish
     audit_retention_days: float = 90.0  # audit records older than this are purged; 0 = keep
+    workers: int = 1  # server processes sharing the port and the database (pyketi/workers.py)
 
     @property
     def gid_allocation(self) -> bool:
@@ -179,7 +181,7 @@ def load_config(path: str | None, disable_auth: bool = False,
     cfg.default_state = raw.get("default_state", "normal")
     for key in ("use_auth", "enable_tls", "cert_file", "key_file", "max_connections",
                 "header_timeout_seconds", "keepalive_timeout_seconds", "metrics_require_admin",
-                "shutdown_timeout", "audit_retention_days"):
+                "shutdown_timeout", "audit_retention_days", "workers"):
         if key in raw:
             setattr(cfg, key, raw[key])
     for key in ("brick_max_size_gb", "brick_min_size_gb", "max_bricks_per_volume",
@@ -297,6 +299,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"Invalid default_state: {cfg.default_state!r}")
     if not 0 < cfg.port < 65536:
         raise ConfigError(f"Invalid port: {cfg.port}")
+    if not 1 <= cfg.workers <= 64:
+        raise ConfigError("workers must be 1 to 64")
     if cfg.max_inflight_operations < 1:
         raise ConfigError("max_inflight_operations must be at least 1")
     if cfg.brick_min_size_gb < 1 or cfg.brick_max_size_gb < cfg.brick_min_size_gb:

@@ -7,6 +7,7 @@ import asyncio
 import errno
 import json
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -22,6 +23,7 @@ from pyketi.logging_setup import LogOutput
 
 if TYPE_CHECKING:
     from pyketi.config_reload import Reloader
+    from pyketi.workers import Worker
 
 log = logging.getLogger("pyketi")
 LOG_OUTPUT = LogOutput()
@@ -118,14 +120,39 @@ def _reload(cfg: Config, reloader: Reloader) -> None:
         log.warning("SIGHUP: changed keys take effect after a restart: %s", ", ".join(restart))
 
 
+async def _listen_shared(cfg: Config, runner: web.AppRunner, tls: ssl.SSLContext | None,
+                         worker: Worker) -> list:
+    """This worker's acceptors on the listening sockets its supervisor opened."""
+    from pyketi.api import listener
+
+    limit = listener.connection_limit(cfg.max_connections, listener.raise_fd_limit())
+    if limit < cfg.max_connections and worker.index == 0:
+        log.warning("max_connections lowered from %d to %d (per worker) to fit the file "
+                    "descriptor limit", cfg.max_connections, limit)
+    guard = listener.ConnectionGuard(limit, cfg.header_timeout_seconds)
+    guard.on_count = lambda count: worker.shared.set_connections(worker.index, count)
+    listener.quiet_accept_errors(guard, asyncio.get_running_loop())
+    make_handler = runner.server
+    assert make_handler is not None
+    acceptors = [listener.SharedAcceptor(
+        sock, lambda: listener.GuardedProtocol(guard, make_handler, tls),
+        lambda: worker.shared.busier_than_another(worker.index), guard)
+        for sock in worker.sockets]
+    for acceptor in acceptors:
+        acceptor.start()
+    return acceptors
+
+
 async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
-                 reloader: Reloader | None = None) -> None:
+                 reloader: Reloader | None = None, worker: Worker | None = None) -> None:
+    """Serve until SIGTERM/SIGINT: alone (``worker`` None) or as one worker process of
+    several (``workers``) on the sockets its supervisor opened."""
     from pyketi.api.app import build_app
     from pyketi.operations.runtime import Runtime
 
     executor = _executor(cfg)
-    db = _open_db(cfg)
-    rt = Runtime(cfg, db, executor)
+    db = _open_db(cfg, upgrade=worker is None)  # a supervisor upgraded the schema already
+    rt = Runtime(cfg, db, executor, worker.shared if worker is not None else None)
     await rt.start()
     app = build_app(rt)
     # lingering_time: after an early reply (408 slow body, 413) unread body bytes are
@@ -133,9 +160,14 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
                            keepalive_timeout=cfg.keepalive_timeout_seconds, lingering_time=1.0)
     await runner.setup()
-    server = await _listen(cfg, runner, tls)
-    print(f"Heketi-compatible pyketi {__version__}", flush=True)
-    print(f"Listening on port {cfg.port}", flush=True)
+    if worker is None:
+        server = await _listen(cfg, runner, tls)
+        print(f"Heketi-compatible pyketi {__version__}", flush=True)
+        print(f"Listening on port {cfg.port}", flush=True)
+    else:
+        server = _Acceptors(await _listen_shared(cfg, runner, tls, worker))
+        worker.shared.set_ready(worker.index)
+        log.info("worker %d (pid %d) serving", worker.index, os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -152,6 +184,17 @@ async def _serve(cfg: Config, tls: ssl.SSLContext | None = None,
     db.dispose()
 
 
+class _Acceptors:
+    """A worker's acceptors, closed as one (like ``asyncio.Server.close``)."""
+
+    def __init__(self, acceptors: list) -> None:
+        self.acceptors = acceptors
+
+    def close(self) -> None:
+        for acceptor in self.acceptors:
+            acceptor.close()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from pyketi.config_reload import Reloader
 
@@ -162,6 +205,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cfg.port = args.port
     if args.bind:
         cfg.bind = args.bind
+    if args.workers is not None:
+        if not 1 <= args.workers <= 64:
+            raise ConfigError("ERROR: --workers must be 1 to 64")
+        cfg.workers = args.workers
     tls = _tls_context(cfg)
     _check_port(cfg)
     try:
@@ -170,6 +217,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"ERROR: unable to open log_file {cfg.log_file}: {e.strerror}") from None
     for warning in startup_warnings(cfg):
         log.warning("%s", warning)
+    if cfg.workers > 1:
+        from pyketi.workers import Supervisor
+
+        _open_db(cfg).dispose()  # create/upgrade the schema once, before the workers open it
+        return Supervisor(cfg, lambda worker: asyncio.run(_serve(cfg, tls, reloader, worker)),
+                          LOG_OUTPUT).run()
     asyncio.run(_serve(cfg, tls, reloader))
     return 0
 
@@ -276,6 +329,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override the configured port")
     serve.add_argument("--bind", help="listen address (default 127.0.0.1 without config, "
                        "0.0.0.0 with one)")
+    serve.add_argument("--workers", type=int, help="server processes sharing the port and "
+                       "the database (overrides the config's workers)")
     serve.set_defaults(func=cmd_serve)
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command",
                                                                          required=True)

@@ -79,11 +79,12 @@ def auth_middleware(authenticator: Authenticator):
     async def middleware(request: web.Request, handler):
         if request.path in OPEN_PATHS and not metrics_closed(request):
             return await handler(request)
-        role = authenticator.authenticate(request.method, request.path,
-                                          request.headers.get("Authorization"))
+        claims = authenticator.claims(request.method, request.path,
+                                      request.headers.get("Authorization"))
+        role = claims["iss"]
         authenticator.authorize(role, request.method, request.path)
         request[context.ROLE] = role  # read through context.role(request)
-        request[audit.SUBJECT] = audit.token_subject(request.headers.get("Authorization"))
+        request[audit.SUBJECT] = audit.claims_subject(claims)
         token = REQUEST_ROLE.set(role)  # the role a job submitted by this request records
         try:
             return await handler(request)

@@ -68,6 +68,7 @@ class ConnectionGuard:
         self.evicted = 0
         self.refused = 0
         self.timed_out = 0
+        self.on_count: Callable[[int], None] | None = None  # told every change of len()
 
     def __len__(self) -> int:
         return len(self._open)
@@ -84,10 +85,14 @@ class ConnectionGuard:
             self.release(victim)
             victim.close()
         self._open[proto] = None
+        if self.on_count is not None:
+            self.on_count(len(self._open))
         return True
 
     def release(self, proto: GuardedProtocol) -> None:
         self._open.pop(proto, None)
+        if self.on_count is not None:
+            self.on_count(len(self._open))
         if self._overloaded and len(self._open) <= self.max_connections // 2:
             log.info("connection load back to normal: %d waiting connections closed and "
                      "%d refused while at the limit", self.evicted, self.refused)
@@ -249,3 +254,77 @@ def quiet_accept_errors(guard: ConnectionGuard, loop: asyncio.AbstractEventLoop)
             lp.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
+
+
+class SharedAcceptor:
+    """Accepts connections on a listening socket that several worker processes share
+    (``workers`` > 1), one connection per wake-up.
+
+    asyncio's own accept loop takes every connection waiting in the queue at once, so
+    the first worker to wake would take a whole burst of clients and the others none.
+    Here a worker takes one connection per turn of its loop, and a worker that has more
+    open connections than another lets the next one wait up to ``DEFER_SECONDS`` for
+    the other worker to take it (then takes it itself: a busy or stopped sibling delays
+    a connection by that much at most).  Clients keep their connections open (HTTP
+    keep-alive), so spreading connections spreads the requests."""
+
+    DEFER_SECONDS = 0.002
+    ERROR_PAUSE_SECONDS = 0.1
+
+    def __init__(self, sock, protocol_factory: Callable[[], asyncio.Protocol],
+                 busier: Callable[[], bool], guard: ConnectionGuard) -> None:
+        self._sock = sock
+        self._factory = protocol_factory
+        self._busier = busier
+        self._guard = guard
+        self._loop = asyncio.get_running_loop()
+        self._deferred = False
+        self._reading = False
+        self._closed = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    def start(self) -> None:
+        if not self._closed and not self._reading:
+            self._loop.add_reader(self._sock.fileno(), self._ready)
+            self._reading = True
+
+    def _pause(self, seconds: float) -> None:
+        if self._reading:
+            self._loop.remove_reader(self._sock.fileno())
+            self._reading = False
+        self._timer = self._loop.call_later(seconds, self.start)
+
+    def _ready(self) -> None:
+        if not self._deferred and self._busier():
+            self._deferred = True
+            self._pause(self.DEFER_SECONDS)
+            return
+        self._deferred = False
+        try:
+            conn, _addr = self._sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return  # another worker took it
+        except OSError as e:  # out of file descriptors, ...: logged once, retried later
+            self._guard.overload(f"accept failed ({e})")
+            self._pause(self.ERROR_PAUSE_SECONDS)
+            return
+        conn.setblocking(False)
+        task = self._loop.create_task(self._connect(conn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, conn) -> None:
+        try:
+            await self._loop.connect_accepted_socket(self._factory, conn)
+        except OSError:  # the peer left already
+            conn.close()
+
+    def close(self) -> None:
+        """Stop accepting (the socket stays open: the other workers still use it)."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._reading:
+            self._loop.remove_reader(self._sock.fileno())
+            self._reading = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
+from sqlalchemy import insert as insert_
 from sqlalchemy.orm import Session
 
 from pyketi.db.models import AuditRecord, Job
@@ -24,11 +25,11 @@ class Filters:
     marker: int | None = None      # newest first: records with an id below the marker
 
 
+_INSERT = insert_(AuditRecord)  # built once: one record per accepted change (hot path)
+
+
 def insert(s: Session, **fields) -> int:
-    record = AuditRecord(**fields)
-    s.add(record)
-    s.flush()
-    return record.id
+    return s.connection().execute(_INSERT, fields).inserted_primary_key[0]
 
 
 def finish(s: Session, record_id: int, **fields) -> None:

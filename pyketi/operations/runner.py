@@ -30,6 +30,7 @@ import time
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pyketi.config import Config
@@ -79,7 +80,11 @@ class OperationRunner:
         def register(s: Session) -> None:
             s.add(Instance(id=self.instance_id, hostname=socket.gethostname(), pid=os.getpid()))
             if s.get(Attribute, "DB_GENERATION_ID") is None:  # heketi: id of this database
-                s.add(Attribute(key="DB_GENERATION_ID", value=new_id()))
+                try:  # several servers (workers) may start at once on a new database
+                    with s.begin_nested():
+                        s.add(Attribute(key="DB_GENERATION_ID", value=new_id()))
+                except IntegrityError:
+                    pass  # another one wrote it first
         await self.db.write(register)
         loop = asyncio.get_running_loop()
         self._background.append(loop.create_task(self._heartbeat(), name="heartbeat"))

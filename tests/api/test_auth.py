@@ -7,6 +7,7 @@ provisioner needs (pyketi/api/auth.py); everything else is admin-only.
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import time
@@ -260,3 +261,52 @@ async def test_disable_auth_ignores_tokens(make_api, db_url, keys):
         r = await get(api, header, path="/db/dump")
         assert r.status == 200 and cid in json.loads(r.text)["clusterentries"]
     text_error(await get(api, None, path=f"/clusters/{unknown_id()}"), 404, "Id not found")
+
+
+def _variants(key):
+    """Well-formed tokens and near misses: padding, non-canonical base64, extra header
+    fields, other algorithms, wrong keys, claims of the wrong type."""
+    good = jwt.encode(claims(), key, algorithm="HS256")
+    head, body, sig = good.split(".")
+    out = [good, good + "=", f"{head}=.{body}.{sig}", f"{head}.{body}.{sig}=",
+           f"{head}.{body}.{sig[:-1]}" + ("B" if sig[-1] == "A" else "A"),
+           f"{head}.{body}!.{sig}", f"{head}.{body}", f"{head}.{body}.{sig}.x",
+           good.replace("-", "+"), "é" + good]
+    for alg in ("HS384", "HS512"):
+        out.append(jwt.encode(claims(), key, algorithm=alg))
+    out.append(jwt.encode(claims(), WRONG_KEY, algorithm="HS256"))
+    for headers in ({"kid": 5}, {"kid": "k"}, {"crit": ["b64"]}, {"b64": False},
+                    {"typ": 7}, {"cty": "JWT"}):
+        signing = unsigned({"alg": "HS256", **headers}, claims()).rsplit(".", 1)[0]
+        mac = hmac.new(key.encode(), signing.encode(), hashlib.sha256).digest()
+        out.append(f"{signing}.{b64(mac)}")
+    for extra in ({"sub": 5}, {"sub": "someone"}, {"jti": []}, {"iss": ""},
+                  {"iss": "nobody"}, {"iss": None}, {"exp": None}, {"exp": 1.5},
+                  {"aud": "x"}, {"qsh": None}):
+        out.append(jwt.encode(claims(**extra), key, algorithm="HS256"))
+    out.append(unsigned({"alg": "none"}, claims()))
+    out.append(unsigned({"alg": ["HS256"]}, claims()))
+    out.append(unsigned({"alg": {"x": 1}}, claims()))
+    out.append(unsigned({"alg": "HS256"}, ["not", "an", "object"]))
+    out.append(b64(b'{"alg":"HS256"}') + "." + b64(b"\xff\xfe") + "." + sig)
+    return out
+
+
+def test_the_one_pass_decode_accepts_only_what_the_checked_decode_accepts(keys):
+    # the hot path decodes a token once; any token it accepts must be accepted, with the
+    # same claims, by the step-by-step decode that words heketi's refusals
+    from pyketi.api.auth import Authenticator
+    from pyketi.errors import ApiError
+
+    auth = Authenticator(keys["admin"], keys["user"])
+    accepted_fast = 0
+    for token in _variants(keys["admin"]):
+        fast = auth._decode_once(token)
+        try:
+            checked = auth._decode_checked(token)
+        except ApiError:
+            checked = None
+        if fast is not None:
+            accepted_fast += 1
+            assert fast == checked, token
+    assert accepted_fast >= 5  # the plain tokens (HS256/384/512, with sub, aud...)
