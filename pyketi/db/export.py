@@ -43,26 +43,55 @@ def _pending(obj_op: str | None) -> dict:
 
 def dump(s: Session) -> dict[str, Any]:
     """The export of the whole database: one query per table (rows, not ORM objects),
-    so 10,000 volumes are not 10,000 lazy loads of their bricks."""
+    so 10,000 volumes are not 10,000 lazy loads of their bricks.  ``GET /db/dump``
+    writes the same export as text with ``export_text.dump_text``."""
     conn = s.connection()
-    out: dict[str, Any] = {"clusterentries": {}, "volumeentries": {}, "brickentries": {},
-                           "nodeentries": {}, "deviceentries": {}, "blockvolumeentries": {},
-                           "dbattributeentries": {}, "pendingoperations": {}}
     bricks = list(conn.execute(select(*Brick.__table__.c).order_by(Brick.id)))
-    bricks_of_device: dict[str, list[str]] = {}
+    nodes = list(conn.execute(select(*Node.__table__.c).order_by(Node.id)))
+    small = small_sections(s, bricks, nodes)
+    out: dict[str, Any] = {"clusterentries": small["clusterentries"], "volumeentries": {},
+                           "brickentries": {}}
     bricks_of_volume: dict[str, list[str]] = {}
     for b in bricks:  # ids in order: each list comes out sorted
-        bricks_of_device.setdefault(b.device_id, []).append(b.id)
         bricks_of_volume.setdefault(b.volume_id, []).append(b.id)
+    hosts: dict[str, list[str]] = {}
+    for n in nodes:
+        hosts.setdefault(n.cluster_id, []).append(n.storage_hostnames[0])
+    for v in conn.execute(select(*Volume.__table__.c).order_by(Volume.id)):
+        info = volume_info(v, [], hosts.get(v.cluster_id, []), export=True)
+        out["volumeentries"][v.id] = {"Info": info, "Bricks": bricks_of_volume.get(v.id, []),
+                                      "GlusterVolumeOptions": list(v.options),
+                                      "Pending": _pending(v.pending_op)}
+    for b in bricks:
+        out["brickentries"][b.id] = {
+            "Info": {"id": b.id, "path": b.path, "device": b.device_id, "node": b.node_id,
+                     "volume": b.volume_id, "size": b.size},
+            "TpSize": b.tp_size, "PoolMetadataSize": b.pool_metadata_size,
+            "Pending": _pending(b.pending_op), "LvmThinPool": b.lvm_thin_pool,
+            "LvmLv": b.lvm_lv, "SubType": b.subtype}
+    for key in ("nodeentries", "deviceentries", "blockvolumeentries", "dbattributeentries",
+                "pendingoperations"):
+        out[key] = small[key]
+    return out
+
+
+def small_sections(s: Session, bricks: list, nodes: list) -> dict[str, dict[str, Any]]:
+    """The sections of the export with few entries (all but volumes and bricks), from
+    the brick and node rows already read (ordered by id)."""
+    conn = s.connection()
+    out: dict[str, dict[str, Any]] = {
+        "clusterentries": {}, "nodeentries": {}, "deviceentries": {},
+        "blockvolumeentries": {}, "dbattributeentries": {}, "pendingoperations": {}}
+    bricks_of_device: dict[str, list[str]] = {}
+    for b in bricks:
+        bricks_of_device.setdefault(b.device_id, []).append(b.id)
     devices = list(conn.execute(select(*Device.__table__.c).order_by(Device.id)))
     devices_of_node: dict[str, list[str]] = {}
     for d in devices:
         devices_of_node.setdefault(d.node_id, []).append(d.id)
     for c in s.execute(select(Cluster).order_by(Cluster.id)).scalars():
         out["clusterentries"][c.id] = {"Info": cluster_info(s, c)}
-    hosts: dict[str, list[str]] = {}
-    for n in conn.execute(select(*Node.__table__.c).order_by(Node.id)):
-        hosts.setdefault(n.cluster_id, []).append(n.storage_hostnames[0])
+    for n in nodes:
         info = {"zone": n.zone, "hostnames": {"manage": n.manage_hostnames,
                                               "storage": n.storage_hostnames},
                 "cluster": n.cluster_id}
@@ -78,18 +107,6 @@ def dump(s: Session) -> dict[str, Any]:
         out["deviceentries"][d.id] = {"State": d.state, "Info": info,
                                       "Bricks": bricks_of_device.get(d.id, []),
                                       "NodeId": d.node_id, "ExtentSize": d.extent_size}
-    for v in conn.execute(select(*Volume.__table__.c).order_by(Volume.id)):
-        info = volume_info(v, [], hosts.get(v.cluster_id, []), export=True)
-        out["volumeentries"][v.id] = {"Info": info, "Bricks": bricks_of_volume.get(v.id, []),
-                                      "GlusterVolumeOptions": list(v.options),
-                                      "Pending": _pending(v.pending_op)}
-    for b in bricks:
-        out["brickentries"][b.id] = {
-            "Info": {"id": b.id, "path": b.path, "device": b.device_id, "node": b.node_id,
-                     "volume": b.volume_id, "size": b.size},
-            "TpSize": b.tp_size, "PoolMetadataSize": b.pool_metadata_size,
-            "Pending": _pending(b.pending_op), "LvmThinPool": b.lvm_thin_pool,
-            "LvmLv": b.lvm_lv, "SubType": b.subtype}
     attrs = dict(DEFAULT_ATTRIBUTES)
     attrs.update({a.key: a.value for a in s.execute(select(Attribute)).scalars()
                   if a.key in HEKETI_ATTRIBUTES})
