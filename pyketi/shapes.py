@@ -40,7 +40,9 @@ def device_info(d: Device, bricks: list[Brick] | None = None) -> dict:
     return out
 
 
-def node_info(n: Node, devices: list[Device] | None = None) -> dict:
+def node_info(n: Node, devices: list[Device] | None = None,
+              bricks_of: dict[str, list[Brick]] | None = None) -> dict:
+    """``bricks_of`` (device id -> its bricks) with rows instead of ORM objects."""
     out: dict = {"zone": n.zone,
                  "hostnames": {"manage": list(n.manage_hostnames),
                                "storage": list(n.storage_hostnames)},
@@ -50,8 +52,8 @@ def node_info(n: Node, devices: list[Device] | None = None) -> dict:
     out["id"] = n.id
     out["state"] = n.state
     src = n.devices if devices is None else devices
-    out["devices"] = [device_info(d) for d in sorted(src, key=lambda d: d.id)
-                      if d.pending_op is None]
+    out["devices"] = [device_info(d, None if bricks_of is None else bricks_of.get(d.id, []))
+                      for d in sorted(src, key=lambda d: d.id) if d.pending_op is None]
     return out
 
 

@@ -9,22 +9,15 @@ import tempfile
 from aiohttp import web
 
 from pyketi.api.context import runtime
-from pyketi.api.responses import JSON_CT, json_response
+from pyketi.api.responses import chunked_json, json_response
 from pyketi.db import check, export_text
 from pyketi.db.files import create_private
 
 
-async def dump(request: web.Request) -> web.StreamResponse:
+async def dump(request: web.Request) -> web.Response:
     """heketi's export, indented; written from rows in a worker thread
     (``export_text``) and sent in chunks of about 1 MiB."""
-    chunks = await runtime(request).db.read_bulk(export_text.dump_chunks)
-    response = web.StreamResponse(headers={"Content-Type": JSON_CT})
-    response.content_length = sum(len(c) for c in chunks)
-    await response.prepare(request)
-    while chunks:
-        await response.write(chunks.pop(0))  # each chunk freed once it is sent
-    await response.write_eof()
-    return response
+    return chunked_json(await runtime(request).db.read_bulk(export_text.dump_chunks))
 
 
 async def db_check(request: web.Request) -> web.Response:
