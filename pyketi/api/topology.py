@@ -13,12 +13,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from pyketi.api.context import runtime
-from pyketi.api.responses import json_response
-from pyketi.db import queries
+from pyketi.api.responses import chunked_json
+from pyketi.db import topology
 
 
 async def info(request: web.Request) -> web.Response:
-    return json_response(await runtime(request).db.read_bulk(queries.topology))
+    return chunked_json(await runtime(request).db.read_bulk(topology.chunks))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from pyketi import shapes
 from pyketi.db import export
+from pyketi.db.chunks import SIZE, utf8_chunks
 from pyketi.db.models import Brick, Node, Volume
 
 STEP = "    "
@@ -223,18 +224,6 @@ def dump_text(s: Session) -> str:
     return "".join(pieces(s))
 
 
-def dump_chunks(s: Session, size: int = 1 << 20) -> list[bytes]:
-    """The export as UTF-8 chunks of about ``size`` bytes: what ``GET /db/dump`` sends,
-    without ever holding the whole text as one string next to its bytes."""
-    chunks: list[bytes] = []
-    buffer: list[str] = []
-    held = 0
-    for piece in pieces(s):
-        buffer.append(piece)
-        held += len(piece)
-        if held >= size:
-            chunks.append("".join(buffer).encode())
-            buffer, held = [], 0
-    if buffer:
-        chunks.append("".join(buffer).encode())
-    return chunks
+def dump_chunks(s: Session, size: int = SIZE) -> list[bytes]:
+    """The export as UTF-8 chunks of about ``size`` bytes: what ``GET /db/dump`` sends."""
+    return utf8_chunks(pieces(s), size)

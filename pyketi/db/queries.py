@@ -107,44 +107,6 @@ def gluster_view(s: Session) -> tuple[dict[str, list[str]], list[tuple]]:
     return hosts, volumes
 
 
-# -- the whole topology --------------------------------------------------------
-
-def topology(s: Session) -> dict:
-    """heketi's topology info, ``{"clusters": [{"volumes", "nodes", "id", "block",
-    "file"}]}``: what heketi's client composes from ``GET /clusters``, then each
-    cluster, volume and node (one request per object), read here in one snapshot
-    with one query per table (``GET /topology``)."""
-    conn = s.connection()
-    bricks_of_volume: dict[str, list] = {}
-    bricks_of_device: dict[str, list] = {}
-    for b in conn.execute(select(*Brick.__table__.c)):
-        bricks_of_volume.setdefault(b.volume_id, []).append(b)
-        if b.pending_op is None:
-            bricks_of_device.setdefault(b.device_id, []).append(b)
-    devices_of_node: dict[str, list] = {}
-    for d in conn.execute(select(*Device.__table__.c).where(Device.pending_op.is_(None))):
-        devices_of_node.setdefault(d.node_id, []).append(d)
-    nodes_of_cluster: dict[str, list] = {}
-    for n in conn.execute(select(*Node.__table__.c).where(Node.pending_op.is_(None))
-                          .order_by(Node.id)):
-        nodes_of_cluster.setdefault(n.cluster_id, []).append(n)
-    volumes_of_cluster: dict[str, list] = {}
-    for v in conn.execute(select(*Volume.__table__.c).where(Volume.pending_op.is_(None))
-                          .order_by(Volume.id)):
-        volumes_of_cluster.setdefault(v.cluster_id, []).append(v)
-    clusters = []
-    for c in conn.execute(select(Cluster.id, Cluster.block, Cluster.file).order_by(Cluster.id)):
-        nodes = nodes_of_cluster.get(c.id, [])
-        hosts = [n.storage_hostnames[0] for n in nodes]
-        clusters.append({
-            "volumes": [shapes.volume_info(v, bricks_of_volume.get(v.id, []), hosts)
-                        for v in volumes_of_cluster.get(c.id, [])],
-            "nodes": [shapes.node_info(n, devices_of_node.get(n.id, []), bricks_of_device)
-                      for n in nodes],
-            "id": c.id, "block": c.block, "file": c.file})
-    return {"clusters": clusters}
-
-
 # -- operations ---------------------------------------------------------------
 
 def operations(s: Session) -> list[Operation]:

@@ -131,3 +131,17 @@ def test_indented_is_json_dumps_indent_4():
     value = {"a": [1, 2.5, -0.0, True, None, {"b": []}, {}], ODD: {"x": [ODD, 10 ** 20]},
              "f": 1e300, "n": [[]]}
     assert export_text.indented(value) == json.dumps(value, indent=4, ensure_ascii=False)
+
+
+def test_topology_chunks_are_the_compact_json_of_the_topology(db):
+    """``GET /topology`` is encoded volume by volume; the bytes are heketi's compact
+    JSON of the whole topology dict."""
+    from pyketi.db import topology
+    assert b"".join(db.read_sync(topology.chunks)) == b'{"clusters":[]}\n'
+    db.write_sync(lambda s: export.load(s, export_of_everything()))
+    whole = db.read_sync(topology.topology)
+    assert [len(c["volumes"]) for c in whole["clusters"]] == [3, 0]
+    assert len(whole["clusters"][0]["nodes"]) == 3
+    expected = json.dumps(whole, separators=(",", ":"), ensure_ascii=False) + "\n"
+    for size in (1, 1 << 20):
+        assert b"".join(db.read_sync(lambda s: topology.chunks(s, size))) == expected.encode()
