@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from pyketi import shapes
 from pyketi.db import export
 from pyketi.db.chunks import SIZE, utf8_chunks
-from pyketi.db.models import Brick, Node, Volume
+from pyketi.db.models import Brick, Volume
 
 STEP = "    "
 
@@ -140,6 +140,10 @@ VOLUME_COLUMNS = (Volume.id, Volume.cluster_id, Volume.name, Volume.size, Volume
                   type_coerce(Volume.request_clusters, String))
 
 
+_BRICKS = select(*BRICK_COLUMNS).order_by(Brick.id)
+_VOLUMES = select(*VOLUME_COLUMNS).order_by(Volume.id)
+
+
 class _Rendered(dict):
     """Text of a JSON column's value, rendered once per distinct value."""
 
@@ -194,17 +198,17 @@ def pieces(s: Session) -> Iterator[str]:
     newline).  Every row is read first (one snapshot); the text is made as it is
     consumed."""
     conn = s.connection()
-    bricks = conn.execute(select(*BRICK_COLUMNS).order_by(Brick.id)).all()
+    bricks = conn.execute(_BRICKS).all()
     bricks_of_volume: dict[str, list[str]] = {}
     for b in bricks:  # ids in order: each list comes out sorted
         bricks_of_volume.setdefault(b[4], []).append(b[0])
-    nodes = list(conn.execute(select(*Node.__table__.c).order_by(Node.id)))
+    nodes = conn.execute(export.ALL_NODES).all()
     hosts: dict[str, list[str]] = {}
     for n in nodes:
         hosts.setdefault(n.cluster_id, []).append(n.storage_hostnames[0])
     mounts = {cid: _Mounts(h) for cid, h in hosts.items()}
-    volumes = conn.execute(select(*VOLUME_COLUMNS).order_by(Volume.id)).all()
-    small = export.small_sections(s, bricks, nodes)
+    volumes = conn.execute(_VOLUMES).all()
+    small = export.small_sections(s, bricks, nodes, volumes)
 
     def entries(name: str) -> Iterator[str]:
         return (_entry(k, v) for k, v in small[name].items())
