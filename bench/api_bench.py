@@ -418,8 +418,10 @@ async def scale_measure(base: str, pid: int, creates: int, with_topology: bool) 
         c = Client(session, base, 0.01)
         out: dict = {}
         lat = []
+        cpu0 = cpu_seconds([pid])
         for _ in range(creates):
             lat.append((await c.run("POST", "/volumes", REPLICA3)).seconds)
+        out["create_cpu_ms"] = 1000 * (cpu_seconds([pid]) - cpu0) / creates
         out["create_p50_ms"] = 1000 * statistics.median(lat)
         out["load_create"] = loadavg()
         # server CPU per read: the figure that carries over from one load to another
@@ -498,7 +500,8 @@ def run_scale(args: argparse.Namespace) -> dict:
 
     print(f"median of {args.rounds} rounds, {args.scale} volumes ({args.database}): create p50 "
           f"{pre['create_p50_ms']:.1f} ms vs {summary['empty']['create_p50_ms']:.1f} ms empty "
-          f"({ratio:.2f}x); GET /volumes {fig('volumes_s')} (server CPU "
+          f"({ratio:.2f}x), server CPU per create {pre['create_cpu_ms']:.1f} ms vs "
+          f"{summary['empty']['create_cpu_ms']:.1f} ms; GET /volumes {fig('volumes_s')} (server CPU "
           f"{fig('volumes_cpu_s')}), /db/dump {fig('dump_s')} (CPU {fig('dump_cpu_s')}), "
           f"GET /topology {fig('topology_s')} (CPU {fig('topology_cpu_s')}), client "
           f"topology_info {fig('topology_info_s')}, pyketi-cli topology info "
