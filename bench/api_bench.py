@@ -16,7 +16,9 @@ no brick without its device space).
 * ``--scale 10000``: a database preloaded with that many volumes (written as a heketi
   export and loaded with ``pyketi db import``, not through the API) against the same
   topology without volumes: create p50, ``GET /volumes``, ``GET /db/dump``,
-  ``topology info`` (the client library's composition) and the server's RSS.
+  ``GET /topology`` (each with the server's CPU time), ``topology info`` through the
+  client library and through ``pyketi-cli`` (one ``GET /topology``; the per-object
+  composition against a server without it) and the server's RSS (now and peak).
 
     .venv/bin/python bench/api_bench.py [--rounds 3] [--volumes 200] [--clients 1,8]
     .venv/bin/python bench/api_bench.py --database postgresql [--instances 2]
@@ -398,15 +400,19 @@ def preload_export(dump: dict, count: int) -> dict:
     return dump
 
 
-async def timed_get(c: Client, path: str) -> tuple[float, int]:
+async def timed_get(c: Client, path: str, ok: tuple[int, ...] = (200,)
+                    ) -> tuple[float, int, int]:
+    """(seconds, body bytes, status) of one GET, the body read to its end."""
     t0 = time.perf_counter()
     status, _, body = await c.call("GET", path)
-    if status != 200:
+    if status not in ok:
         raise RuntimeError(f"GET {path}: {status}")
-    return time.perf_counter() - t0, len(body)
+    return time.perf_counter() - t0, len(body), status
 
 
 def topology_info_seconds(base: str) -> float:
+    """``Client.topology_info`` (pyketi's client: ``GET /topology``, or heketi's
+    per-object composition from a server without that route)."""
     from pyketi.client.api import Client as SyncClient
 
     client = SyncClient(base, "admin", KEY)
@@ -417,20 +423,45 @@ def topology_info_seconds(base: str) -> float:
     return elapsed
 
 
-async def scale_measure(base: str, pid: int, creates: int) -> dict:
+def cli_topology_info_seconds(base: str) -> float:
+    """``pyketi-cli topology info`` (text output), start to exit."""
+    env = {**clean_env(), "HEKETI_CLI_SERVER": base, "HEKETI_CLI_USER": "admin",
+           "HEKETI_CLI_KEY": KEY}
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pyketi.cli", "topology", "info"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0 or b"Cluster Id:" not in done.stdout:
+        raise RuntimeError(f"pyketi-cli topology info: {done.returncode} {done.stderr[-300:]!r}")
+    return elapsed
+
+
+async def scale_measure(base: str, pid: int, creates: int, with_topology: bool) -> dict:
     async with aiohttp.ClientSession() as session:
         c = Client(session, base, 0.01)
         out: dict = {}
         lat = []
+        cpu0 = cpu_seconds([pid])
         for _ in range(creates):
             lat.append((await c.run("POST", "/volumes", REPLICA3)).seconds)
+        out["create_cpu_ms"] = 1000 * (cpu_seconds([pid]) - cpu0) / creates
         out["create_p50_ms"] = 1000 * statistics.median(lat)
         out["load_create"] = loadavg()
-        for key, path in (("volumes", "/volumes"), ("dump", "/db/dump")):
-            seconds, size = await timed_get(c, path)
+        # server CPU per read: the figure that carries over from one load to another
+        for key, path, ok in (("volumes", "/volumes", (200,)), ("dump", "/db/dump", (200,)),
+                              ("topology", "/topology", (200, 404))):
+            cpu0 = cpu_seconds([pid])
+            seconds, size, status = await timed_get(c, path, ok)
+            if status != 200:  # a server without GET /topology
+                continue
             out[f"{key}_s"], out[f"{key}_bytes"] = seconds, size
-        out["topology_info_s"] = await asyncio.get_running_loop().run_in_executor(
-            None, topology_info_seconds, base)
+            out[f"{key}_cpu_s"] = cpu_seconds([pid]) - cpu0
+        if with_topology:
+            loop = asyncio.get_running_loop()
+            out["topology_info_s"] = await loop.run_in_executor(None, topology_info_seconds,
+                                                                base)
+            out["cli_topology_info_s"] = await loop.run_in_executor(
+                None, cli_topology_info_seconds, base)
         out["rss_mib"], out["rss_peak_mib"] = rss_mib(pid)
         out["load"] = loadavg()
         return out
@@ -470,7 +501,9 @@ def run_scale(args: argparse.Namespace) -> dict:
                     imported = time.perf_counter() - t0
                     with servers(tmp, url, 1, device_gib) as procs:
                         (base, pid), = procs
-                        out = asyncio.run(scale_measure(base, pid, args.scale_creates))
+                        out = asyncio.run(scale_measure(
+                            base, pid, args.scale_creates,
+                            with_topology=r < args.topology_rounds))
                     out["import_s"] = imported
                 results[label].append(out)
                 print(f"round {r + 1} {label}: " + ", ".join(
@@ -478,18 +511,26 @@ def run_scale(args: argparse.Namespace) -> dict:
                     for k, v in out.items()), flush=True)
     summary = {}
     for label, rows in results.items():
-        summary[label] = {k: statistics.median(row[k] for row in rows)
-                          for k in rows[0] if isinstance(rows[0][k], (int, float))}
+        keys = {k for row in rows for k, v in row.items() if isinstance(v, (int, float))}
+        summary[label] = {k: statistics.median(row[k] for row in rows if k in row)
+                          for k in sorted(keys)}
         summary[label]["loads"] = [row["load"] for row in rows]
     ratio = summary["preloaded"]["create_p50_ms"] / summary["empty"]["create_p50_ms"]
-    print(f"median of {args.rounds} rounds, {args.scale} volumes: create p50 "
-          f"{summary['preloaded']['create_p50_ms']:.1f} ms vs {summary['empty']['create_p50_ms']:.1f}"
-          f" ms empty ({ratio:.2f}x); GET /volumes {summary['preloaded']['volumes_s']:.3f} s, "
-          f"/db/dump {summary['preloaded']['dump_s']:.3f} s, topology info "
-          f"{summary['preloaded']['topology_info_s']:.3f} s, RSS "
-          f"{summary['preloaded']['rss_mib']:.0f} MiB (peak {summary['preloaded']['rss_peak_mib']:.0f})"
-          f"; import {summary['preloaded']['import_s']:.1f} s; loads "
-          f"{', '.join(summary['preloaded']['loads'])}")
+    pre = summary["preloaded"]
+
+    def fig(key: str, unit: str = "s", digits: int = 3) -> str:
+        return f"{pre[key]:.{digits}f} {unit}" if key in pre else "-"
+
+    print(f"median of {args.rounds} rounds, {args.scale} volumes ({args.database}): create p50 "
+          f"{pre['create_p50_ms']:.1f} ms vs {summary['empty']['create_p50_ms']:.1f} ms empty "
+          f"({ratio:.2f}x), server CPU per create {pre['create_cpu_ms']:.1f} ms vs "
+          f"{summary['empty']['create_cpu_ms']:.1f} ms; GET /volumes {fig('volumes_s')} (server CPU "
+          f"{fig('volumes_cpu_s')}), /db/dump {fig('dump_s')} (CPU {fig('dump_cpu_s')}), "
+          f"GET /topology {fig('topology_s')} (CPU {fig('topology_cpu_s')}), client "
+          f"topology_info {fig('topology_info_s')}, pyketi-cli topology info "
+          f"{fig('cli_topology_info_s')}; RSS {pre['rss_mib']:.0f} MiB (peak "
+          f"{pre['rss_peak_mib']:.0f}); import {pre['import_s']:.1f} s; loads "
+          f"{', '.join(pre['loads'])}")
     return {"mode": "scale", "database": args.database, "volumes": args.scale,
             "rounds": args.rounds, "median": summary, "create_ratio": ratio}
 
@@ -509,6 +550,9 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=0,
                     help="measure a database preloaded with this many volumes instead")
     ap.add_argument("--scale-creates", type=int, default=30)
+    ap.add_argument("--topology-rounds", type=int, default=1000,
+                    help="--scale: time the client's and pyketi-cli's topology info in the "
+                         "first N rounds only (heketi's per-object composition takes minutes)")
     ap.add_argument("--json", help="append the summary as one JSON line to this file")
     args = ap.parse_args()
     args.clients = [int(x) for x in args.clients.split(",")]

@@ -19,11 +19,19 @@ def number(value: float) -> float | int:
 
 
 def brick_info(b: Brick) -> dict:
-    return {"id": b.id, "path": b.path, "device": b.device_id, "node": b.node_id,
-            "volume": b.volume_id, "size": b.size}
+    return brick_fields(b.id, b.path, b.device_id, b.node_id, b.volume_id, b.size)
 
 
-def device_info(d: Device, bricks: list[Brick] | None = None) -> dict:
+def brick_fields(brick_id: str, path: str, device_id: str, node_id: str, volume_id: str,
+                 size: int) -> dict:
+    return {"id": brick_id, "path": path, "device": device_id, "node": node_id,
+            "volume": volume_id, "size": size}
+
+
+def device_info(d: Device, bricks: list[Brick] | None = None, *,
+                brick_infos: list[dict] | None = None) -> dict:
+    """``brick_infos``: the bricks already in ``brick_info`` shape, settled ones only,
+    sorted by id (a bulk read builds each brick's once)."""
     out: dict = {"name": d.name}
     if d.tags:
         out["tags"] = dict(d.tags)
@@ -34,13 +42,19 @@ def device_info(d: Device, bricks: list[Brick] | None = None) -> dict:
     if d.pv_uuid:
         out["pv_uuid"] = d.pv_uuid
     out["state"] = d.state
+    if brick_infos is not None:
+        out["bricks"] = brick_infos
+        return out
     src = d.bricks if bricks is None else bricks
     out["bricks"] = [brick_info(b) for b in sorted(src, key=lambda b: b.id)
                      if b.pending_op is None]
     return out
 
 
-def node_info(n: Node, devices: list[Device] | None = None) -> dict:
+def node_info(n: Node, devices: list[Device] | None = None,
+              brick_infos_of: dict[str, list[dict]] | None = None) -> dict:
+    """``brick_infos_of``: device id -> ``device_info``'s ``brick_infos`` (rows instead
+    of ORM objects)."""
     out: dict = {"zone": n.zone,
                  "hostnames": {"manage": list(n.manage_hostnames),
                                "storage": list(n.storage_hostnames)},
@@ -50,8 +64,10 @@ def node_info(n: Node, devices: list[Device] | None = None) -> dict:
     out["id"] = n.id
     out["state"] = n.state
     src = n.devices if devices is None else devices
-    out["devices"] = [device_info(d) for d in sorted(src, key=lambda d: d.id)
-                      if d.pending_op is None]
+    out["devices"] = [
+        device_info(d) if brick_infos_of is None else
+        device_info(d, brick_infos=brick_infos_of.get(d.id, []))
+        for d in sorted(src, key=lambda d: d.id) if d.pending_op is None]
     return out
 
 
@@ -75,7 +91,8 @@ def durability(d: dict) -> dict:
 
 
 def volume_info(v: Volume, bricks: list[Brick], storage_hosts: list[str],
-                export: bool = False) -> dict:
+                export: bool = False, *, brick_infos: list[dict] | None = None) -> dict:
+    """``brick_infos``: as for ``device_info`` (all the volume's bricks)."""
     out: dict = {"size": v.size}
     if export and v.request_clusters:
         out["clusters"] = list(v.request_clusters)
@@ -92,13 +109,19 @@ def volume_info(v: Volume, bricks: list[Brick], storage_hosts: list[str],
     out["cluster"] = v.cluster_id
     out["mount"] = mount_info(storage_hosts, v.name)
     out["blockinfo"] = blockinfo(v.blockinfo or {})
-    if not export:
+    if export:
+        return out
+    if brick_infos is not None:
+        out["bricks"] = brick_infos
+    else:
         out["bricks"] = [brick_info(b) for b in sorted(bricks, key=lambda b: b.id)]
     return out
 
 
 def blockinfo(info: dict) -> dict:
     out: dict = {}
+    if not info:
+        return out
     for key in ("freesize", "reservedsize", "blockvolume", "restriction"):
         if info.get(key):
             out[key] = info[key]

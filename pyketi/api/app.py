@@ -17,7 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from pyketi.api import (admin, bricks, clusters, context, dbroutes, devices, internal,
-                        metrics, nodes, operations, queue, volumes)
+                        metrics, nodes, operations, queue, topology, volumes)
 from pyketi.api import access, audit, health, openapi
 from pyketi.api.auth import Authenticator
 from pyketi.api.responses import text_error
@@ -160,7 +160,7 @@ def build_app(rt: Runtime) -> web.Application:
     health.add_routes(app.router)
     openapi.add_routes(app.router)
     for module in (metrics, queue, clusters, nodes, devices, volumes, bricks, dbroutes,
-                   operations, internal, admin):
+                   operations, internal, admin, topology):
         module.add_routes(app.router)
     audit.setup(app, rt)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import tempfile
@@ -10,13 +9,15 @@ import tempfile
 from aiohttp import web
 
 from pyketi.api.context import runtime
-from pyketi.api.responses import json_response
-from pyketi.db import check, export
+from pyketi.api.responses import chunked_json, json_response
+from pyketi.db import check, export_text
 from pyketi.db.files import create_private
 
 
 async def dump(request: web.Request) -> web.Response:
-    return json_response(await runtime(request).db.read_bulk(export.dump), indent=4)
+    """heketi's export, indented; written from rows in a worker thread
+    (``export_text``) and sent in chunks of about 1 MiB."""
+    return chunked_json(await runtime(request).db.read_bulk(export_text.dump_chunks))
 
 
 async def db_check(request: web.Request) -> web.Response:
@@ -35,7 +36,7 @@ async def backup(request: web.Request) -> web.Response:
         body = await rt.db.run_sync(lambda: sqlite_backup(rt.db.engine.url.database))
         name = "heketi.db"
     else:
-        body = (json.dumps(await rt.db.read_bulk(export.dump), indent=4) + "\n").encode()
+        body = b"".join(await rt.db.read_bulk(export_text.dump_chunks))
         name = "heketi-export.json"
     return web.Response(body=body, headers={
         "Content-Type": "application/octet-stream",

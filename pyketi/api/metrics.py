@@ -38,9 +38,9 @@ class TopologyCollector:
         g = GaugeMetricFamily
         up = g("heketi_up", "Is heketi running?")
         up.add_metric([], 1)
-        clusters = queries.clusters(s)
+        counts = queries.topology_counts(s)
         ccount = g("heketi_cluster_count", "Number of clusters")
-        ccount.add_metric([], len(clusters))
+        ccount.add_metric([], len(counts["clusters"]))
         vols = g("heketi_volumes_count", "Number of volumes on cluster", labels=["cluster"])
         bvols = g("heketi_block_volumes_count", "Number of block volumes on cluster",
                   labels=["cluster"])
@@ -54,21 +54,21 @@ class TopologyCollector:
                                     labels=DEVICE_LABELS) for k in ("size", "free", "used"))
         bricks = g("heketi_device_brick_count", "Number of bricks on device",
                    labels=DEVICE_LABELS)
-        for c in clusters:
-            nodes = [n for n in c.nodes if n.pending_op is None]
-            vols.add_metric([c.id], sum(1 for v in c.volumes if v.pending_op is None))
-            bvols.add_metric([c.id], block_volume_count(c.volumes))
-            ncount.add_metric([c.id], len(nodes))
+        for cid in counts["clusters"]:
+            nodes = counts["nodes"].get(cid, [])
+            vols.add_metric([cid], counts["volumes"].get(cid, 0))
+            bvols.add_metric([cid], counts["block_volumes"].get(cid, 0))
+            ncount.add_metric([cid], len(nodes))
             for n in nodes:
-                devices = [d for d in n.devices if d.pending_op is None]
-                dcount.add_metric([c.id, n.manage, n.storage], len(devices))
+                devices = counts["devices"].get(n.id, [])
+                dcount.add_metric([cid, n.manage, n.storage], len(devices))
                 for d in devices:
-                    labels = [c.id, n.manage, n.storage, d.id, d.name, d.pv_uuid]
+                    labels = [cid, n.manage, n.storage, d.id, d.name, d.pv_uuid]
                     for fam, fam_b, value in ((size, size_b, d.total), (free, free_b, d.free),
                                               (used, used_b, d.used)):
                         fam.add_metric(labels, value)
                         fam_b.add_metric(labels, value * 1024)
-                    bricks.add_metric(labels, len(d.bricks))
+                    bricks.add_metric(labels, counts["bricks"].get(d.id, 0))
         ops = queries.operation_statuses(s)
         op_fams = []
         for name, value in (("stale", ops.count("stale")), ("failed", ops.count("failed")),
@@ -79,16 +79,6 @@ class TopologyCollector:
             op_fams.append(fam)
         return [up, ccount, vols, bvols, ncount, dcount, size, free, used, size_b, free_b,
                 used_b, bricks, *op_fams]
-
-
-def block_volume_count(volumes) -> int:
-    """Block volumes of a cluster: those its block-hosting volumes hold (heketi counts
-    ``ClusterEntry.Info.BlockVolumes``); pyketi creates none, an imported one counts."""
-    ids: set[str] = set()
-    for v in volumes:
-        if v.pending_op is None and v.block:
-            ids.update((v.blockinfo or {}).get("blockvolume") or [])
-    return len(ids)
 
 
 REQUEST_BUCKETS = (.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)

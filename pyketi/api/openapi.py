@@ -103,6 +103,10 @@ SCHEMAS: dict[str, Schema] = {
                       ["size", "name", "durability", "snapshot", "id", "cluster", "mount",
                        "blockinfo", "bricks"]),
     "VolumeList": obj({"volumes": array(ref("Id"))}, ["volumes"]),
+    "TopologyCluster": obj({"volumes": array(ref("VolumeInfo")), "nodes": array(ref("NodeInfo")),
+                            "id": ref("Id"), "block": BOOL, "file": BOOL},
+                           ["volumes", "nodes", "id", "block", "file"]),
+    "TopologyInfo": obj({"clusters": array(ref("TopologyCluster"))}, ["clusters"]),
     "VolumeExpandRequest": obj({"expand_size": INT}, ["expand_size"]),
     "VolumeCloneRequest": obj({"name": STR}),
     "BlockRestrictionRequest": obj({"restriction": {"type": "string",
@@ -311,6 +315,10 @@ def _paths() -> dict[str, dict[str, Schema]]:
         "/bricks/to-evict/{id}": {"post": operation("Move a brick (async, ends 204)", {
             "202": ACCEPTED, "404": NOT_FOUND, "409": error("no replacement"), "429": BUSY},
             body="BrickEvictRequest", body_required=False, mutating=True, tag="bricks")},
+        "/topology": {"get": operation(
+            "Whole topology in one reply (pyketi; heketi's clients compose it from "
+            "GET /clusters, /clusters/{id}, /volumes/{id}, /nodes/{id})",
+            {"200": json_body(ref("TopologyInfo"))}, tag="clusters")},
         "/backup/db": {"get": operation("Database backup", {"200": {
             "description": "SQLite file (PostgreSQL: the JSON export)",
             "content": {"application/octet-stream": {"schema": STR}}}}, tag="db")},

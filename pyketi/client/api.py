@@ -37,6 +37,7 @@ class Client:
         self.transport = Transport(server, user, secret, timeout=timeout,
                                    retry=retry, poll=poll,
                                    ssl_context=ssl_context, observer=observer)
+        self._topology_route: bool | None = None  # has the server GET /topology?
 
     def __repr__(self) -> str:
         return f"Client({self.transport!r})"
@@ -211,9 +212,21 @@ class Client:
         body = {"healcheck": healcheck} if healcheck else None
         self._done("POST", f"/bricks/to-evict/{brick_id}", body)
 
-    # -- topology (composed client-side, like heketi's Go client) ------------
+    # -- topology ----------------------------------------------------------------
 
     def topology_info(self) -> m.TopologyInfo:
+        """The whole topology: one ``GET /topology`` (pyketi's route); from a server
+        without it (heketi, an older pyketi: ``404``) composed as heketi's Go client
+        does, one request per cluster, volume and node."""
+        if self._topology_route is not False:
+            reply = self.transport.request("GET", "/topology", expect=(200, 404))
+            if reply.status == 200:
+                self._topology_route = True
+                return cast(m.TopologyInfo, reply.json())
+            self._topology_route = False
+        return self.topology_info_composed()
+
+    def topology_info_composed(self) -> m.TopologyInfo:
         clusters: list[m.TopologyCluster] = []
         for cluster_id in self.cluster_list()["clusters"]:
             info = self.cluster_info(cluster_id)

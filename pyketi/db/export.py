@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from pyketi.db.queries import cluster_info
 from pyketi.db.models import (Attribute, Brick, Cluster, Device, Hostname, Node, Operation,
                               Volume)
 from pyketi.ids import is_valid_id, new_id
+from pyketi import shapes
 from pyketi.shapes import device_info, volume_info
 from pyketi.node_paths import brick_path
 
@@ -43,26 +43,79 @@ def _pending(obj_op: str | None) -> dict:
 
 def dump(s: Session) -> dict[str, Any]:
     """The export of the whole database: one query per table (rows, not ORM objects),
-    so 10,000 volumes are not 10,000 lazy loads of their bricks."""
+    so 10,000 volumes are not 10,000 lazy loads of their bricks.  ``GET /db/dump``
+    writes the same export as text with ``export_text.dump_text``."""
     conn = s.connection()
-    out: dict[str, Any] = {"clusterentries": {}, "volumeentries": {}, "brickentries": {},
-                           "nodeentries": {}, "deviceentries": {}, "blockvolumeentries": {},
-                           "dbattributeentries": {}, "pendingoperations": {}}
-    bricks = list(conn.execute(select(*Brick.__table__.c).order_by(Brick.id)))
-    bricks_of_device: dict[str, list[str]] = {}
+    bricks = conn.execute(ALL_BRICKS).all()
+    nodes = conn.execute(ALL_NODES).all()
+    volumes = conn.execute(ALL_VOLUMES).all()
+    small = small_sections(s, bricks, nodes, volumes)
+    out: dict[str, Any] = {"clusterentries": small["clusterentries"], "volumeentries": {},
+                           "brickentries": {}}
     bricks_of_volume: dict[str, list[str]] = {}
     for b in bricks:  # ids in order: each list comes out sorted
-        bricks_of_device.setdefault(b.device_id, []).append(b.id)
         bricks_of_volume.setdefault(b.volume_id, []).append(b.id)
-    devices = list(conn.execute(select(*Device.__table__.c).order_by(Device.id)))
+    hosts: dict[str, list[str]] = {}
+    for n in nodes:
+        hosts.setdefault(n.cluster_id, []).append(n.storage_hostnames[0])
+    for v in volumes:
+        info = volume_info(v, [], hosts.get(v.cluster_id, []), export=True)
+        out["volumeentries"][v.id] = {"Info": info, "Bricks": bricks_of_volume.get(v.id, []),
+                                      "GlusterVolumeOptions": list(v.options),
+                                      "Pending": _pending(v.pending_op)}
+    for b in bricks:
+        out["brickentries"][b.id] = {
+            "Info": {"id": b.id, "path": b.path, "device": b.device_id, "node": b.node_id,
+                     "volume": b.volume_id, "size": b.size},
+            "TpSize": b.tp_size, "PoolMetadataSize": b.pool_metadata_size,
+            "Pending": _pending(b.pending_op), "LvmThinPool": b.lvm_thin_pool,
+            "LvmLv": b.lvm_lv, "SubType": b.subtype}
+    for key in ("nodeentries", "deviceentries", "blockvolumeentries", "dbattributeentries",
+                "pendingoperations"):
+        out[key] = small[key]
+    return out
+
+
+# statements built once (building one and its cache key costs more than SQLite takes
+# to run it on a small database: /db/dump is read after every write of a busy client)
+ALL_BRICKS = select(*Brick.__table__.c).order_by(Brick.id)
+ALL_NODES = select(*Node.__table__.c).order_by(Node.id)
+ALL_VOLUMES = select(*Volume.__table__.c).order_by(Volume.id)
+_DEVICES = select(*Device.__table__.c).order_by(Device.id)
+_CLUSTERS = select(Cluster.id, Cluster.block, Cluster.file).order_by(Cluster.id)
+_ATTRIBUTES = select(Attribute.key, Attribute.value)
+_OPERATIONS = select(Operation.id, Operation.created_at, Operation.type, Operation.changes,
+                     Operation.status).order_by(Operation.id)
+
+
+def small_sections(s: Session, bricks: list, nodes: list, volumes: list
+                   ) -> dict[str, dict[str, Any]]:
+    """The sections of the export with few entries (all but volumes and bricks), from
+    the brick, node and volume rows already read (ordered by id)."""
+    conn = s.connection()
+    out: dict[str, dict[str, Any]] = {
+        "clusterentries": {}, "nodeentries": {}, "deviceentries": {},
+        "blockvolumeentries": {}, "dbattributeentries": {}, "pendingoperations": {}}
+    bricks_of_device: dict[str, list[str]] = {}
+    for b in bricks:
+        bricks_of_device.setdefault(b.device_id, []).append(b.id)
+    devices = conn.execute(_DEVICES).all()
     devices_of_node: dict[str, list[str]] = {}
     for d in devices:
         devices_of_node.setdefault(d.node_id, []).append(d.id)
-    for c in s.execute(select(Cluster).order_by(Cluster.id)).scalars():
-        out["clusterentries"][c.id] = {"Info": cluster_info(s, c)}
-    hosts: dict[str, list[str]] = {}
-    for n in conn.execute(select(*Node.__table__.c).order_by(Node.id)):
-        hosts.setdefault(n.cluster_id, []).append(n.storage_hostnames[0])
+    # a cluster's info lists its settled nodes and volumes (queries.cluster_info)
+    settled_nodes: dict[str, list[str]] = {}
+    for n in nodes:
+        if n.pending_op is None:
+            settled_nodes.setdefault(n.cluster_id, []).append(n.id)
+    settled_volumes: dict[str, list[str]] = {}
+    for v in volumes:
+        if v.pending_op is None:
+            settled_volumes.setdefault(v.cluster_id, []).append(v.id)
+    for c in conn.execute(_CLUSTERS):
+        out["clusterentries"][c.id] = {"Info": shapes.cluster_info(
+            c, settled_nodes.get(c.id, []), settled_volumes.get(c.id, []))}
+    for n in nodes:
         info = {"zone": n.zone, "hostnames": {"manage": n.manage_hostnames,
                                               "storage": n.storage_hostnames},
                 "cluster": n.cluster_id}
@@ -78,24 +131,12 @@ def dump(s: Session) -> dict[str, Any]:
         out["deviceentries"][d.id] = {"State": d.state, "Info": info,
                                       "Bricks": bricks_of_device.get(d.id, []),
                                       "NodeId": d.node_id, "ExtentSize": d.extent_size}
-    for v in conn.execute(select(*Volume.__table__.c).order_by(Volume.id)):
-        info = volume_info(v, [], hosts.get(v.cluster_id, []), export=True)
-        out["volumeentries"][v.id] = {"Info": info, "Bricks": bricks_of_volume.get(v.id, []),
-                                      "GlusterVolumeOptions": list(v.options),
-                                      "Pending": _pending(v.pending_op)}
-    for b in bricks:
-        out["brickentries"][b.id] = {
-            "Info": {"id": b.id, "path": b.path, "device": b.device_id, "node": b.node_id,
-                     "volume": b.volume_id, "size": b.size},
-            "TpSize": b.tp_size, "PoolMetadataSize": b.pool_metadata_size,
-            "Pending": _pending(b.pending_op), "LvmThinPool": b.lvm_thin_pool,
-            "LvmLv": b.lvm_lv, "SubType": b.subtype}
     attrs = dict(DEFAULT_ATTRIBUTES)
-    attrs.update({a.key: a.value for a in s.execute(select(Attribute)).scalars()
-                  if a.key in HEKETI_ATTRIBUTES})
+    attrs.update({key: value for key, value in conn.execute(_ATTRIBUTES)
+                  if key in HEKETI_ATTRIBUTES})
     for key, value in sorted(attrs.items()):
         out["dbattributeentries"][key] = {"Key": key, "Value": value}
-    for op in s.execute(select(Operation).order_by(Operation.id)).scalars():
+    for op in conn.execute(_OPERATIONS):
         out["pendingoperations"][op.id] = {
             "Id": op.id, "Timestamp": int(op.created_at), "Type": TYPE_CODES.get(op.type, 0),
             "Actions": [{"Change": CHANGE_CODES.get(c["description"], 0), "Id": c["id"],

@@ -7,7 +7,7 @@ is changed here, not in the handler.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pyketi import shapes
@@ -45,10 +45,6 @@ def missing_cluster(s: Session, requested: list[str]) -> str | None:
         if not is_valid_id(cid) or cid not in known:
             return cid
     return None
-
-
-def clusters(s: Session) -> list[Cluster]:
-    return list(s.execute(select(Cluster)).scalars())
 
 
 def cluster_storage_hosts(s: Session, cluster_id: str) -> list[str]:
@@ -105,6 +101,41 @@ def gluster_view(s: Session) -> tuple[dict[str, list[str]], list[tuple]]:
         volumes.append((v.cluster_id, v.id, v.name,
                         sorted(f"{storage[b.node_id]}:{b.path}" for b in bricks)))
     return hosts, volumes
+
+
+# -- counts for /metrics --------------------------------------------------------
+
+def topology_counts(s: Session) -> dict:
+    """What ``/metrics`` reports of the topology, with counting queries (no object per
+    volume or brick): ``clusters`` (ids), ``volumes`` and ``block_volumes`` per
+    cluster, settled ``nodes`` per cluster and settled ``devices`` per node (rows,
+    by id), ``bricks`` per device (all of its bricks)."""
+    conn = s.connection()
+    settled_volumes = Volume.pending_op.is_(None)
+    block_volumes: dict[str, set[str]] = {}
+    for cluster_id, info in conn.execute(select(Volume.cluster_id, Volume.blockinfo)
+                                         .where(settled_volumes, Volume.block.is_(True))):
+        block_volumes.setdefault(cluster_id, set()).update((info or {}).get("blockvolume")
+                                                           or [])
+    nodes: dict[str, list] = {}
+    for n in conn.execute(select(*Node.__table__.c).where(Node.pending_op.is_(None))
+                          .order_by(Node.id)):
+        nodes.setdefault(n.cluster_id, []).append(sql.NodeRow(
+            n.id, n.zone, n.state, n.pending_op, n.manage_hostnames, n.storage_hostnames,
+            n.tags))
+    devices: dict[str, list] = {}
+    for d in conn.execute(select(*Device.__table__.c).where(Device.pending_op.is_(None))
+                          .order_by(Device.id)):
+        devices.setdefault(d.node_id, []).append(d)
+    return {
+        "clusters": list(conn.execute(sql.CLUSTER_IDS).scalars()),
+        "volumes": dict(conn.execute(select(Volume.cluster_id, func.count())
+                                     .where(settled_volumes).group_by(Volume.cluster_id)
+                                     ).all()),
+        "block_volumes": {cid: len(ids) for cid, ids in block_volumes.items()},
+        "nodes": nodes, "devices": devices,
+        "bricks": dict(conn.execute(select(Brick.device_id, func.count())
+                                    .group_by(Brick.device_id)).all())}
 
 
 # -- operations ---------------------------------------------------------------

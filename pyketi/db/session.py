@@ -9,8 +9,9 @@ All database work is synchronous SQLAlchemy behind ``await db.read(fn)`` /
   a millisecond; handing it to worker threads cost more than the work itself,
   and under the GIL the threads queued on the write lock took turns with the
   thread holding it, so 8 clients were slower than 1.  Reads that may be large
-  (``db.read_bulk``: dumps, lists of every object) still run in a worker
-  thread (WAL: they see a snapshot and do not hold up writes).
+  (``db.read_bulk``: dumps, lists of every object) run in a worker thread (WAL:
+  they see a snapshot and do not hold up writes) once they cost more than a few
+  milliseconds; on a small database they stay on the loop.
 * PostgreSQL: every transaction runs in a worker thread (it waits on the
   network, not on the CPU); callers take row locks (``lock_cluster``/
   ``lock_row`` = ``SELECT ... FOR UPDATE``) on the rows their decision depends
@@ -39,6 +40,7 @@ from pyketi.db.files import precreate_sqlite
 T = TypeVar("T")
 PG_RETRIES = 3
 SQLITE_READERS = 2
+BULK_ON_LOOP = 0.005  # seconds of CPU: a bulk read cheaper than this runs on the loop
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
@@ -150,6 +152,7 @@ class Database:
         path = _sqlite_file(self.url) if self.is_sqlite else None
         self._file_lock: FileLock | contextlib.nullcontext = (
             FileLock(path + "-pyketi-lock") if path else contextlib.nullcontext())
+        self._bulk_cpu: dict[Callable, float] = {}  # read_bulk fn -> CPU seconds last time
         self._pool = ThreadPoolExecutor(max_workers=SQLITE_READERS if self.is_sqlite else workers,
                                         thread_name_prefix="pyketi-db")
 
@@ -189,8 +192,20 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.read_sync, fn)
 
     async def read_bulk(self, fn: Callable[[Session], T]) -> T:
-        """A read transaction that may return every row of a table: never on the loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self.read_sync, fn)
+        """A read transaction that may return every row of a table: in a worker thread,
+        except on SQLite when the same read (``fn``) last cost under ``BULK_ON_LOOP``
+        seconds of CPU (a small database): a thread hop then costs more than the read,
+        and its wake-ups, queued behind the GIL, add milliseconds to every answer."""
+        if self.is_sqlite and self._bulk_cpu.get(fn, BULK_ON_LOOP) < BULK_ON_LOOP:
+            return self._read_timed(fn)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._read_timed,
+                                                                fn)
+
+    def _read_timed(self, fn: Callable[[Session], T]) -> T:
+        started = time.thread_time()
+        out = self.read_sync(fn)
+        self._bulk_cpu[fn] = time.thread_time() - started
+        return out
 
     async def write(self, fn: Callable[[Session], T]) -> T:
         if self.is_sqlite:

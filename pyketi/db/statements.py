@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, literal_column, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pyketi.db.models import (Brick, Cluster, Device, Gid, Job, Node, NodeHostnames, Operation,
@@ -32,6 +32,12 @@ _VOLUME_NAMED = select(Volume.id).where(Volume.cluster_id == bindparam("c_id"),
                                         Volume.name == bindparam("v_name")).limit(1)
 _VOLUME_COUNT = (select(func.count()).select_from(Volume)
                  .where(Volume.cluster_id == bindparam("c_id")))
+# SQLite: rowids are distinct positive integers, so the largest is at least the number of
+# rows; read from the end of the table's b-tree, without a scan
+_VOLUME_ROWID_TOP = select(func.max(literal_column("rowid"))).select_from(Volume)
+_VOLUME_COUNT_UPTO = select(func.count()).select_from(
+    select(literal_column("1")).select_from(Volume)
+    .where(Volume.cluster_id == bindparam("c_id")).limit(bindparam("upto")).subquery())
 
 
 def is_postgresql(conn: Connection) -> bool:
@@ -50,6 +56,19 @@ def volume_name_used(conn: Connection, cluster_id: str, name: str) -> bool:
 
 def volume_count(conn: Connection, cluster_id: str) -> int:
     return conn.execute(_VOLUME_COUNT, {"c_id": cluster_id}).scalar_one()
+
+
+def volume_count_reaches(conn: Connection, cluster_id: str, limit: int) -> bool:
+    """Whether the cluster holds ``limit`` volumes or more, counting no further than
+    the limit (on SQLite not at all while the whole table holds fewer rows): every
+    create asks, and a count of 10,000 volumes was most of what a create with
+    10,000 volumes cost more than one with none."""
+    if limit <= 0:
+        return True
+    if not is_postgresql(conn) and (conn.execute(_VOLUME_ROWID_TOP).scalar() or 0) < limit:
+        return False
+    return conn.execute(_VOLUME_COUNT_UPTO, {"c_id": cluster_id, "upto": limit}
+                        ).scalar_one() >= limit
 
 
 # -- nodes and devices -----------------------------------------------------------------

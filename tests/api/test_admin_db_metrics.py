@@ -20,6 +20,8 @@ def indented(reply):
     """200, heketi's JSON content type, 4-space indented JSON + newline."""
     assert reply.status == 200, reply.text
     assert reply.headers["Content-Type"] == JSON_CT
+    assert int(reply.headers["Content-Length"]) == len(reply.text.encode())
+    assert reply.headers.get("X-Request-Id")
     data = json.loads(reply.text)
     assert reply.text == json.dumps(data, indent=4, ensure_ascii=False) + "\n"
     return data

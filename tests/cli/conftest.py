@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from clitools import Cli
-from server_process import ServerProcess, server, server_factory  # noqa: F401 (fixtures)
+from server_process import (ServerProcess, heketi_like, server,  # noqa: F401 (fixtures)
+                            server_factory)
 
 
 @pytest.fixture

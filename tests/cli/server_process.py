@@ -127,6 +127,74 @@ class ServerProcess:
             return "(no server log)"
 
 
+class HeketiRoutesOnly:
+    """A proxy in front of a pyketi server that answers pyketi's own routes
+    (``paths``) as heketi does, ``404 Invalid path or request``, and forwards
+    every other request: a stand-in for a heketi server (or an older pyketi)
+    for clients that must fall back.  ``seen`` lists the requested paths."""
+
+    def __init__(self, upstream: str, paths: tuple[str, ...] = ("/topology",)) -> None:
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        target = urlsplit(upstream)
+        proxy = self
+        self.seen: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def forward(self) -> None:
+                proxy.seen.append(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.split("?", 1)[0] in paths:
+                    self.reply(404, {"Content-Type": "text/plain; charset=utf-8"},
+                               b"Invalid path or request\n")
+                    return
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                try:
+                    conn.request(self.command, self.path, body=body or None,
+                                 headers={k: v for k, v in self.headers.items()
+                                          if k.lower() not in ("host", "connection")})
+                    resp = conn.getresponse()
+                    self.reply(resp.status, dict(resp.getheaders()), resp.read())
+                finally:
+                    conn.close()
+
+            def reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in ("content-length", "connection", "date", "server",
+                                            "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_DELETE = forward
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def heketi_like(server: ServerProcess) -> Iterator[HeketiRoutesOnly]:
+    """``server`` behind a proxy that has only heketi's routes (no ``/topology``)."""
+    proxy = HeketiRoutesOnly(server.url)
+    yield proxy
+    proxy.close()
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """``server_factory(glusterfs={...}, env={...})`` starts a server; all

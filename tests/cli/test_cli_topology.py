@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from clitools import TOPOLOGY_DIR, load_sample
+from clitools import TOPOLOGY_DIR, Cli, load_sample
 
 SAMPLES = ["lab-3node.json", "zones-3x2.json", "tagged-devices.json"]
 
@@ -240,3 +240,16 @@ def test_a_cluster_left_empty_by_failures_is_removed(cli, tmp_path):
     assert result.stdout.startswith("Creating cluster ... ID: ")
     assert "Unable to create node" in result.stdout
     assert cli.json("cluster", "list") == clusters_before
+
+
+def test_topology_info_and_load_against_a_server_without_the_bulk_route(cli, heketi_like):
+    """heketi has no ``GET /topology``: pyketi-cli composes the topology from per-object
+    requests, as heketi-cli, and prints the same."""
+    load_sample(cli, "lab-3node.json")
+    cli.json("volume", "create", "--size=2", "--name=infovol")
+    heketi = Cli(heketi_like.url)
+    assert heketi.json("topology", "info") == cli.json("topology", "info")
+    assert heketi.ok("topology", "info").stdout == cli.ok("topology", "info").stdout
+    assert "/topology" in heketi_like.seen and "/clusters" in heketi_like.seen
+    again = heketi.ok("topology", "load", f"--json={TOPOLOGY_DIR / 'lab-3node.json'}").stdout
+    assert "Creating" not in again and again.count("\tFound node ") == 3, again

@@ -20,6 +20,7 @@ if "server_process" not in sys.modules:
 
 server_factory = server_process.server_factory
 server = server_process.server
+heketi_like = server_process.heketi_like
 
 
 @pytest.fixture
