@@ -9,6 +9,12 @@ talks HTTP to it like any other client.
     python bench/lab_bench.py                 # lab up, bench, lab down
     python bench/lab_bench.py --reuse         # use a lab that is already up, leave it up
     python bench/lab_bench.py --rounds 3 --json /tmp/lab-bench.json
+    python bench/lab_bench.py --reuse --rounds 3 --size 2   # the issue-9 table
+
+Each round also runs the same node commands "by hand" (``bench/lab_by_hand.py``:
+one exec per command over one SSH connection per node, no server): the floor
+under pyketi's figures on this lab. The load average (``/proc/loadavg``) is
+sampled before and after every round.
 
 Numbers go into docs/lab.md ("Measured").
 """
@@ -28,12 +34,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "lab"))
 
+from lab_by_hand import ByHand  # noqa: E402
 from vmlab import VmLab  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 
 
-async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+async def run_bench(lab: VmLab, rounds: int, workdir: Path, size: int = 1,
+                    by_hand_rounds: int = 0) -> dict:
     from aiohttp import web
 
     from pyketi.api.app import build_app
@@ -79,6 +91,16 @@ async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
                 sum(t.remote_calls for t in transports))
 
     results: dict[str, list[dict]] = {}
+    loads: list[str] = [load_average()]
+    hand: ByHand | None = None
+
+    async def timed(label: str, coro):
+        t0 = time.monotonic()
+        out = await coro
+        results.setdefault(label, []).append({
+            "seconds": round(time.monotonic() - t0, 2), "connections": 0,
+            "remote_calls": None})
+        return out
 
     async def op(label: str, fn, *a, **kw):
         c0, t0 = counters(), time.monotonic()
@@ -98,14 +120,28 @@ async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
         for n, node in zip(lab.nodes, nodes):
             for dev in n.devices:
                 await op("device add", client.device_add, node=node["id"], name=dev)
-        for _ in range(rounds):
-            vol = await op("volume create (replica 3, 1 GiB)", client.volume_create,
-                           size=1, durability="replicate", replica=3)
-            await op("volume expand (+1 GiB: 2x3)", client.volume_expand, vol["id"], 1)
-            await op("volume delete (2x3)", client.volume_delete, vol["id"])
-            vol = await op("volume create (replica 3, 1 GiB)", client.volume_create,
-                           size=1, durability="replicate", replica=3)
-            await op("volume delete (1x3)", client.volume_delete, vol["id"])
+        if by_hand_rounds:
+            topo = await asyncio.to_thread(client.topology_info)
+            hand = ByHand(SshTransport.from_config(lab.sshexec_config()), {
+                nd["hostnames"]["manage"][0]: nd["devices"][0]["id"]
+                for cl in topo["clusters"] for nd in cl["nodes"]})
+            await hand.connect()
+        create, expand = (f"volume create (replica 3, {size} GiB)",
+                          f"volume expand (+{size} GiB: 2x3)")
+        for r in range(max(rounds, by_hand_rounds)):
+            if r < rounds:
+                vol = await op(create, client.volume_create,
+                               size=size, durability="replicate", replica=3)
+                await op(expand, client.volume_expand, vol["id"], size)
+                await op("volume delete (2x3)", client.volume_delete, vol["id"])
+                vol = await op(create, client.volume_create,
+                               size=size, durability="replicate", replica=3)
+                await op("volume delete (1x3)", client.volume_delete, vol["id"])
+            if hand is not None and r < by_hand_rounds:
+                hvol = await timed(f"by hand: {create}", hand.create(size))
+                await timed(f"by hand: {expand}", hand.expand(hvol, size))
+                await timed("by hand: volume delete (2x3)", hand.delete(hvol))
+            loads.append(load_average())
         topo = await asyncio.to_thread(client.topology_info)
         for cl in topo["clusters"]:
             for nd in cl["nodes"]:
@@ -118,6 +154,8 @@ async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
                 await op("node delete", client.node_delete, nd["id"])
             await op("cluster delete", client.cluster_delete, cl["id"])
     finally:
+        if hand is not None:
+            await hand.transport.close()
         await runner.cleanup()
         await rt.stop()
         await executor.close()
@@ -131,9 +169,15 @@ async def run_bench(lab: VmLab, rounds: int, workdir: Path) -> dict:
             "median_s": round(statistics.median(secs), 1),
             "min_s": round(min(secs), 1), "max_s": round(max(secs), 1),
             "connections": [r["connections"] for r in rows],
-            "remote_calls": sorted({r["remote_calls"] for r in rows}),
+            "remote_calls": sorted({r["remote_calls"] for r in rows
+                                    if r["remote_calls"] is not None}),
         }
-    return {"rounds": rounds, "operations": summary, "raw": results,
+    per_command = {} if hand is None else {
+        k: {"n": len(v), "median_s": round(statistics.median(v), 2)}
+        for k, v in sorted(hand.per_command.items())}
+    return {"rounds": rounds, "by_hand_rounds": by_hand_rounds, "size_gib": size,
+            "operations": summary, "raw": results, "by_hand_per_command": per_command,
+            "load_average": loads,
             "connections_total": counters()[0], "remote_calls_total": counters()[1]}
 
 
@@ -143,15 +187,25 @@ def markdown(report: dict) -> str:
              "| --- | --- | --- | --- | --- |"]
     for name, s in report["operations"].items():
         calls = s["remote_calls"]
-        calls_txt = str(calls[0]) if len(calls) == 1 else f"{calls[0]}-{calls[-1]}"
+        calls_txt = ("-" if not calls else str(calls[0]) if len(calls) == 1
+                     else f"{calls[0]}-{calls[-1]}")
         lines.append(f"| {name} | {s['n']} | {s['median_s']} ({s['min_s']}-{s['max_s']}) | "
                      f"{sum(s['connections'])} | {calls_txt} |")
+    if report.get("by_hand_per_command"):
+        lines += ["", "| by hand: command | n | median s |", "| --- | --- | --- |"]
+        lines += [f"| {k} | {v['n']} | {v['median_s']} |"
+                  for k, v in report["by_hand_per_command"].items()]
+    lines += ["", "load average (1/5/15 min) before and after each round: "
+              + "; ".join(report.get("load_average", []))]
     return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--size", type=int, default=1, help="GiB of each create and expand")
+    ap.add_argument("--by-hand-rounds", type=int, default=None,
+                    help="rounds of the same node commands run by hand (default: --rounds)")
     ap.add_argument("--reuse", action="store_true", help="use a running lab and leave it up")
     ap.add_argument("--json", help="write the full report here")
     a = ap.parse_args()
@@ -172,7 +226,9 @@ def main() -> int:
         print(f"lab up: {time.monotonic() - t0:.1f}s", file=sys.stderr)
     try:
         with tempfile.TemporaryDirectory(prefix="pyketi-lab-bench-") as d:
-            report = lab.run_in_netns(asyncio.run, run_bench(lab, a.rounds, Path(d)),
+            hand = a.rounds if a.by_hand_rounds is None else a.by_hand_rounds
+            report = lab.run_in_netns(asyncio.run,
+                                      run_bench(lab, a.rounds, Path(d), a.size, hand),
                                       timeout=7200)
     finally:
         if started and not a.reuse:

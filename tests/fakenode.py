@@ -29,6 +29,7 @@ import re
 import shlex
 import socket
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -101,9 +102,36 @@ def parse_script(script: str) -> list[tuple[list[str], bool, str, int]]:
 
 @dataclass
 class _Lvm:
-    """What the node's LVM holds: VG name -> (PV path, PV uuid)."""
+    """What the node's LVM holds: VG name -> (PV path, PV uuid), and the thin
+    pools ``vg/pool`` -> names of their thin LVs (``lvcreate --thin``,
+    ``lvremove``, ``lvremove --select thin_count=0``, ``lvs ... thin_count``)."""
 
     vgs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    pools: dict[str, set[str]] = field(default_factory=dict)
+
+    def _lv_answer(self, words: list[str]) -> Answer | None:
+        target = words[-1]
+        if words[0] == "lvcreate" and "--thin" in words:
+            vg = target.split("/")[0]
+            self.pools.setdefault(target, set()).add(f"{vg}/{words[words.index('--name') + 1]}")
+            return 0, "", ""
+        if words[0] == "lvremove":
+            gone = (5, "", f'  Failed to find logical volume "{target}"')
+            if target in self.pools:
+                if "--select" in words and self.pools[target]:
+                    return 0, "", ""  # thin_count=0 does not select it
+                del self.pools[target]
+                return 0, "", ""
+            for lvs in self.pools.values():
+                if target in lvs:
+                    lvs.discard(target)
+                    return 0, "", ""
+            return gone
+        if words[0] == "lvs" and "--options=thin_count" in words:
+            if target not in self.pools:
+                return 5, "", f'  Failed to find logical volume "{target}"'
+            return 0, f"  {len(self.pools[target])}\n", ""
+        return None
 
     def uuid(self, n: int) -> str:
         return f"fake00-PV{n:02d}-uuid-0000-0000-0000-{n:06d}"
@@ -117,6 +145,9 @@ class _Lvm:
             return None
         words = argv[argv.index("/usr/sbin/lvm") + 1:]
         target = words[-1]
+        lv = self._lv_answer(words)
+        if lv is not None:
+            return lv
         if words[0] == "vgcreate":
             self.vgs[words[-2]] = (target, self.uuid(len(self.vgs) + 1))
             return 0, "", ""
@@ -172,6 +203,8 @@ class FakeNode:
         self.port = 0
         self.received: list[Received] = []
         self.scripts: list[str] = []
+        self.batches: list[str] = []       # address of each batch (one remote call)
+        self.connections: list[str] = []   # address of each SSH connection accepted
         self.errors: list[str] = []
         self.rules: list[_Rule] = []
         self.lvm = _Lvm()
@@ -248,6 +281,7 @@ class FakeNode:
         transport = paramiko.Transport(conn)
         with self._lock:
             self._transports.append(transport)
+            self.connections.append(host)
         transport.add_server_key(self.host_key)
         server = _Server(self)
         try:
@@ -275,6 +309,8 @@ class FakeNode:
         if outer[:2] != ["/bin/bash", "-c"] or len(outer) != 3:
             raise ValueError(f"unexpected exec request {command[:80]!r}")
         self.scripts.append(outer[2])
+        with self._lock:
+            self.batches.append(host)
         for argv, check, nonce, index in parse_script(outer[2]):
             sudo = argv[:2] == ["sudo", "-n"]
             if sudo:
@@ -292,12 +328,14 @@ class FakeNode:
     def _answer(self, argv: list[str]) -> Answer:
         line = shlex.join(argv)
         with self._lock:
-            for rule in self.rules:
-                if rule.times != 0 and rule.pattern.search(line):
-                    if rule.times is not None:
-                        rule.times -= 1
-                    return rule.answer(argv) if callable(rule.answer) else rule.answer
-            return self.lvm.answer(argv) or (0, "", "")
+            rule = next((r for r in self.rules
+                         if r.times != 0 and r.pattern.search(line)), None)
+            if rule is None:
+                return self.lvm.answer(argv) or (0, "", "")
+            if rule.times is not None:
+                rule.times -= 1
+        # outside the lock: an answer may wait for other nodes' batches
+        return rule.answer(argv) if callable(rule.answer) else rule.answer
 
     # -- assertions ----------------------------------------------------------
     def argvs(self) -> list[list[str]]:
@@ -307,3 +345,8 @@ class FakeNode:
     def lines(self) -> list[str]:
         with self._lock:
             return [r.line for r in self.received]
+
+    def calls_per_host(self, since: int = 0) -> dict[str, int]:
+        """Remote calls (batches) per address, from batch number ``since`` on."""
+        with self._lock:
+            return dict(Counter(self.batches[since:]))

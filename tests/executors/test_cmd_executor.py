@@ -188,17 +188,28 @@ async def test_bricks_create_failure_leaves_the_undo_to_the_engine():
     assert len(t.batches) == 1  # the batch ended at the failure; no cleanup of its own
 
 
-async def test_bricks_destroy_reclaims_only_empty_pools():
+POOL_GONE = 'Failed to find logical volume "vg/tp"'
+
+
+async def test_bricks_destroy_is_one_batch_and_reclaims_only_empty_pools():
     ex, t = make()
-    t.on(f"thin_count -- vg_{DEV}/tp_{BRICK}$", stdout="  0\n")
+    t.on(f"thin_count -- vg_{DEV}/tp_{BRICK}$", exit_status=5, stderr=POOL_GONE)
     t.on(f"thin_count -- vg_{DEV}/tp_{BRICK2}$", stdout="  1\n")  # a clone still uses it
     assert await ex.bricks_destroy("node1", [brick(), brick(BRICK2)]) == [True, False]
-    assert len(t.batches) == 4
-    assert t.lines(0) == [f"umount -- {mount_of(BRICK)}", f"umount -- {mount_of(BRICK2)}", "mount"]
-    assert t.lines(1) == [f"sed -i.save -- /brick_{BRICK}/d /etc/fstab",
-                          f"sed -i.save -- /brick_{BRICK2}/d /etc/fstab"]
-    assert t.lines(3) == [f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/tp_{BRICK}",
-                          f"rmdir -- {mount_of(BRICK)}", f"rmdir -- {mount_of(BRICK2)}"]
+    lvm = "/usr/sbin/lvm"
+    assert len(t.batches) == 1
+    assert t.lines(0) == [
+        f"umount -- {mount_of(BRICK)}", f"umount -- {mount_of(BRICK2)}", "mount",
+        f"sed -i.save -- /brick_{BRICK}/d /etc/fstab",
+        f"sed -i.save -- /brick_{BRICK2}/d /etc/fstab",
+        f"{lvm} lvremove --autobackup=n -f -- vg_{DEV}/brick_{BRICK}",
+        f"{lvm} lvremove --autobackup=n -f -- vg_{DEV}/brick_{BRICK2}",
+        f"{lvm} lvremove --autobackup=n -f --select thin_count=0 -- vg_{DEV}/tp_{BRICK}",
+        f"{lvm} lvremove --autobackup=n -f --select thin_count=0 -- vg_{DEV}/tp_{BRICK2}",
+        f"{lvm} lvs --noheadings --options=thin_count -- vg_{DEV}/tp_{BRICK}",
+        f"{lvm} lvs --noheadings --options=thin_count -- vg_{DEV}/tp_{BRICK2}",
+        f"rmdir -- {mount_of(BRICK)}", f"rmdir -- {mount_of(BRICK2)}"]
+    assert not any(c.check for c in t.batches[0][1])  # every brick gets every step
 
 
 async def test_bricks_destroy_missing_things_count_as_done():
@@ -206,20 +217,40 @@ async def test_bricks_destroy_missing_things_count_as_done():
     t.on("umount", exit_status=32, stderr="umount: /x: not mounted.")
     t.on("^mount$", stdout="/dev/sda1 on / type xfs (rw)\n")
     t.on("lvremove .*brick_", exit_status=5, stderr='Failed to find logical volume "vg/brick"')
-    t.on("thin_count", exit_status=5, stderr='Failed to find logical volume "vg/tp"')
-    t.on("lvremove .*tp_", exit_status=5, stderr='Failed to find logical volume "vg/tp"')
+    t.on("lvremove .*tp_", exit_status=5, stderr=POOL_GONE)
+    t.on("thin_count", exit_status=5, stderr=POOL_GONE)
     assert await ex.bricks_destroy("node1", [brick()]) == [True]
 
 
-async def test_bricks_destroy_mounted_brick_stops_before_lvm():
+async def test_bricks_destroy_mounted_brick_is_an_error_and_the_others_are_destroyed():
+    """LVM refuses to remove an LV in use: the mounted brick keeps its LV, so its
+    pool still holds one; the other brick of the batch is destroyed all the same."""
     ex, t = make()
     t.on(f"umount -- {mount_of(BRICK)}", exit_status=32, stderr="umount: target is busy.")
     t.on("^mount$", stdout=f"/dev/mapper/x on {mount_of(BRICK)} type xfs (rw)\n")
-    t.on("thin_count", stdout="0")
+    t.on(f"lvremove .*brick_{BRICK}", exit_status=5,
+         stderr=f"Logical volume vg_{DEV}/brick_{BRICK} contains a filesystem in use.")
+    t.on(f"thin_count -- vg_{DEV}/tp_{BRICK}$", stdout="  1\n")
+    t.on(f"thin_count -- vg_{DEV}/tp_{BRICK2}$", exit_status=5, stderr=POOL_GONE)
     with pytest.raises(ExecutorError, match="^umount: target is busy.$"):
         await ex.bricks_destroy("node1", [brick(), brick(BRICK2)])
-    assert not any(f"brick_{BRICK}" in line and "lvremove" in line for line in t.lines())
+    assert len(t.batches) == 1
     assert any(f"brick_{BRICK2}" in line and "lvremove" in line for line in t.lines())
+
+
+async def test_bricks_destroy_failed_lv_removal_is_reported():
+    ex, t = make()
+    t.on("lvremove .*brick_", exit_status=5, stderr="device-mapper: remove ioctl failed")
+    t.on("thin_count", stdout="  1\n")
+    with pytest.raises(ExecutorError, match="^device-mapper: remove ioctl failed$"):
+        await ex.bricks_destroy("node1", [brick()])
+
+
+async def test_bricks_destroy_pool_left_behind_is_not_reclaimed():
+    ex, t = make()
+    t.on("lvremove .*tp_", exit_status=5, stderr="device-mapper: remove ioctl failed")
+    t.on("thin_count", stdout="  0\n")
+    assert await ex.bricks_destroy("node1", [brick()]) == [False]
 
 
 async def test_bricks_destroy_unknown_thin_count_is_an_error():
@@ -358,12 +389,12 @@ async def test_one_batch_at_a_time_per_host():
 async def test_timeouts_are_configurable():
     ex, t = make(lvm_timeout=7, brick_create_timeout=8, gluster_timeout=9,
                  glusterd_check_timeout=10)
-    t.on("thin_count", stdout="0")
+    t.on("thin_count", exit_status=5, stderr=POOL_GONE)
     await ex.bricks_create("n", [brick()])
     await ex.bricks_destroy("n", [brick()])
     await ex.volume_destroy("n", "vol1")
     await ex.glusterd_check("n")
-    assert [b[2] for b in t.batches] == [8, 7, 7, 7, 7, 9, 10]
+    assert [b[2] for b in t.batches] == [8, 7, 9, 10]
 
 
 async def test_unreachable_node_propagates_and_close_closes_transport():

@@ -175,8 +175,9 @@ def test_fstab_removal_deletes_only_that_brick(tmp_path):
 def test_brick_destroy_lines():
     spec = [f"umount -- {M}", f'sed -i.save -- "/brick_{BRICK}/d" /etc/fstab',
             f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/brick_{BRICK}",
+            f"/usr/sbin/lvm lvremove --autobackup=n -f --select thin_count=0 -- "
+            f"vg_{DEV}/tp_{BRICK}",
             f"/usr/sbin/lvm lvs --noheadings --options=thin_count -- vg_{DEV}/tp_{BRICK}",
-            f"/usr/sbin/lvm lvremove --autobackup=n -f -- vg_{DEV}/tp_{BRICK}",
             f"rmdir -- {M}"]
     assert [list(c.argv) for c in C.brick_destroy(CFG, brick())] == [shlex.split(s) for s in spec]
 

@@ -153,6 +153,10 @@ def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
         assert got == want
     phases["FUSE mount + write 4 MiB + check 3 copies"] = round(time.monotonic() - t0, 2)
 
+    # a second thin LV in node1's brick pool (as a clone's): the pool must survive
+    b0 = bricks[ips[0]]
+    lab.ssh(1, f"lvcreate -qq -V 64M -T vg_{b0.device_id}/tp_{b0.id} -n keep_{b0.id}")
+
     async def teardown():
         ex, t = _executor(lab)
         phase = PhaseTimer(t, phases, counters)
@@ -161,6 +165,12 @@ def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
             phase("volume destroy")
             reclaimed = await asyncio.gather(*[ex.bricks_destroy(ip, [bricks[ip]]) for ip in ips])
             phase("bricks destroy x3")
+            lvs, _ = await t.run_batch(ips[0], [
+                Command.of("lvs", "--noheadings", "-o", "lv_name", f"vg_{b0.device_id}"),
+                Command.of("lvremove", "-qq", "-f", f"vg_{b0.device_id}/keep_{b0.id}")], 120)
+            kept = lvs.stdout.split()
+            reclaimed_later = await ex.bricks_destroy(ips[0], [b0])
+            phase("shared pool kept, then destroyed")
             await asyncio.gather(*[ex.device_teardown(ip, "/dev/vdb", devs[ip]) for ip in ips])
             phase("device teardown x3")
             for ip in ips[1:]:
@@ -169,12 +179,14 @@ def test_cmd_executor_replica3_lifecycle(lab, in_lab, record_property):
             # idempotent: destroying again succeeds
             await ex.volume_destroy(ips[0], vol.name)
             await ex.bricks_destroy(ips[0], [bricks[ips[0]]])
-            return reclaimed
+            return reclaimed, kept, reclaimed_later
         finally:
             await t.close()
 
-    reclaimed = in_lab(teardown())
-    assert all(r == [True] for r in reclaimed)
+    reclaimed, kept, reclaimed_later = in_lab(teardown())
+    assert reclaimed == [[False], [True], [True]]   # node1's pool still held keep_<id>
+    assert sorted(kept) == [f"keep_{b0.id}", f"tp_{b0.id}"]
+    assert reclaimed_later == [True]
     lab.ssh(1, "rmdir /mnt/pyketi; rm -f /tmp/data.md5", check=False)
     for ip in ips:
         assert leftovers(lab, ip) == {}, ip

@@ -19,7 +19,7 @@ from pyketi.executors.commands.base import (  # noqa: F401
 from pyketi.executors.commands.brick import (  # noqa: F401
     brick_create, brick_destroy, brick_fstab_remove, brick_lv_remove, brick_mount,
     brick_rmdir, brick_umount, check_brick_request, device_node, mount_table,
-    thin_pool_count, thin_pool_remove)
+    thin_pool_count, thin_pool_remove_if_empty)
 from pyketi.executors.commands.device import (  # noqa: F401
     device_identify, device_rmdir, device_setup, device_teardown, pv_lookup,
     pv_remove, vg_display, vg_remove)

@@ -74,7 +74,7 @@ def brick_create(cfg: ExecConfig, b: BrickRequest) -> list[Command]:
     return cmds
 
 
-# -- destroy, one step at a time (the executor decides between steps) -------
+# -- destroy: the pieces of one batch (``executors.cmd.bricks`` orders them) ---
 
 def brick_umount(b: BrickRequest) -> Command:
     return Command.of("umount", "--", brick_mount(check_brick_request(b)), check=False)
@@ -105,10 +105,18 @@ def thin_pool_count(cfg: ExecConfig, b: BrickRequest) -> Command:
                       f"{b.vg}/{b.thin_pool}", check=False)
 
 
-def thin_pool_remove(cfg: ExecConfig, b: BrickRequest) -> Command:
+def thin_pool_remove_if_empty(cfg: ExecConfig, b: BrickRequest) -> Command:
+    """Remove the brick's thin pool only if it holds no thin LV (``--select
+    thin_count=0``: LVM checks and removes under its VG lock, in one command).
+
+    heketi counts the pool's thin LVs (``thin_pool_count``) and removes it when
+    the count is 0, two commands and a decision in between; the selection makes
+    the same decision on the node, so a whole brick destroy is one batch. A pool
+    that still holds an LV (a clone's) is not selected: nothing is removed and
+    the status is 0."""
     check_brick_request(b)
-    return Command.of(*lvm(cfg), "lvremove", f"--autobackup={cfg.autobackup}", "-f", "--",
-                      f"{b.vg}/{b.thin_pool}", check=False)
+    return Command.of(*lvm(cfg), "lvremove", f"--autobackup={cfg.autobackup}", "-f",
+                      "--select", "thin_count=0", "--", f"{b.vg}/{b.thin_pool}", check=False)
 
 
 def brick_rmdir(b: BrickRequest) -> Command:
@@ -116,7 +124,9 @@ def brick_rmdir(b: BrickRequest) -> Command:
 
 
 def brick_destroy(cfg: ExecConfig, b: BrickRequest) -> list[Command]:
-    """All of §6.5 in order (the thin pool removal is conditional on thin_count)."""
+    """All of §6.5 in order, as one batch: umount, fstab line, brick LV, the thin
+    pool if it is empty (``thin_pool_remove_if_empty``), what is left of the
+    pool (``thin_pool_count``: "not found" = reclaimed), the mount point."""
     fstab = brick_fstab_remove(cfg, b)
     return [brick_umount(b), *([fstab] if fstab else []), brick_lv_remove(cfg, b),
-            thin_pool_count(cfg, b), thin_pool_remove(cfg, b), brick_rmdir(b)]
+            thin_pool_remove_if_empty(cfg, b), thin_pool_count(cfg, b), brick_rmdir(b)]
