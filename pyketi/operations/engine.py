@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from pyketi.db import statements as sql
 from pyketi.db.models import Operation, now
 from pyketi.executors.base import NodeUnreachable, NothingChanged
-from pyketi.operations import steps as registry
+from pyketi.operations import killpoint, steps as registry
 from pyketi.operations.record import Record
 from pyketi.operations.steps import Step, StepContext
 
@@ -103,10 +103,14 @@ def steps_of(spec: dict) -> list[Step]:
 
 
 async def run_steps(ctx: StepContext, steps: list[Step],
-                    started: list[int] | None = None, op_id: str = "") -> dict[str, Any]:
+                    started: list[int] | None = None, op_id: str = "",
+                    kind: str = "") -> dict[str, Any]:
     """Run steps in order; ``started`` collects the index of each step begun.
-    Each step is logged at info with the nodes it changes and its duration."""
+    Each step is logged at info with the nodes it changes and its duration.
+    ``kind`` (an operation's first run only) lets the opt-in test hook
+    ``killpoint`` (``PYKETI_TEST_KILL_AT``) kill the process at a step."""
     results: dict[str, Any] = {}
+    point = killpoint.armed() if kind else None
     for index, st in enumerate(steps):
         definition = registry.definition(st.name)
         hosts = definition.touches(st.args) if definition.touches is not None else []
@@ -114,6 +118,7 @@ async def run_steps(ctx: StepContext, steps: list[Step],
         if started is not None:
             started.append(index)
         began = time.monotonic()
+        timer = killpoint.at_start(point, op_id, kind, index, len(steps), st.name)
         try:
             results[st.name] = await definition.do(ctx, st.args)
         except NothingChanged:
@@ -125,6 +130,10 @@ async def run_steps(ctx: StepContext, steps: list[Step],
                      index + 1, len(steps), st.name, _on(hosts),
                      (time.monotonic() - began) * 1000, e)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        killpoint.at_end(point, op_id, kind, index, len(steps), st.name)
         log.info("operation %s step %d/%d %s on %s done in %.0f ms", op_id, index + 1,
                  len(steps), st.name, _on(hosts), (time.monotonic() - began) * 1000)
     return results

@@ -238,7 +238,7 @@ class OperationRunner:
         log.info("operation %s (%s) started: %d steps, objects %s", op_id, kind, len(steps),
                  _spec_objects(spec))
         try:
-            results = await engine.run_steps(self.context, steps, started, op_id)
+            results = await engine.run_steps(self.context, steps, started, op_id, kind)
         except Exception as e:  # noqa: BLE001
             message = str(e) or e.__class__.__name__
             log.error("operation %s (%s) failed after %.2f s: %s", op_id, kind,
