@@ -10,7 +10,8 @@ functions here; a use case's module says what its kind does in the database
 (``KindDef``), and ``operations.registry`` lists every kind.
 
 * ``rollback`` operations (create, expand, add): on failure the started steps
-  are undone in reverse order, then the kind's DB rollback removes the pending
+  are undone in reverse order - unless a step that cannot be undone took effect
+  (``StepDef.resume``: add-brick, replace-brick), then the rest runs forward -, then the kind's DB rollback removes the pending
   objects and returns device space.  When an undo fails (a node that hangs or cannot
   be reached is refused at once, see ``executors.reachability``), the
   operation is left marked ``failed`` and the slot is released: the background
@@ -149,6 +150,21 @@ def _refuse_unreachable(ctx: StepContext, hosts: list[str]) -> None:
         reason = ctx.executor.unreachable(host)
         if reason is not None:
             raise NodeUnreachable(reason, host)
+
+
+async def point_of_no_return(ctx: StepContext, steps: list[Step], started: list[int],
+                             op_id: str = "") -> int | None:
+    """The index of the last started step that took effect on the nodes and cannot be
+    undone (its ``resume`` says so), or None: undo as usual. Raises when the nodes
+    cannot tell (the operation waits for the cleaner)."""
+    for index in sorted(set(started), reverse=True):
+        st = steps[index]
+        definition = registry.definition(st.name)
+        if definition.resume is not None and await definition.resume(ctx, st.args):
+            log.info("operation %s step %d/%d %s took effect on the nodes: finishing the "
+                     "operation instead of undoing it", op_id, index + 1, len(steps), st.name)
+            return index
+    return None
 
 
 async def undo_steps(ctx: StepContext, steps: list[Step], started: list[int],
