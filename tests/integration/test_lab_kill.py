@@ -16,7 +16,8 @@ delete.  ``PYKETI_LAB_FULL=1`` runs the matrix: for create, expand, delete, devi
 add and device delete, the middle and the end of every step, stepping through the
 steps until an operation ends without being killed (so a new step is covered by
 itself), and writes a summary (trials per step, recovered / leaked, time to
-recover) to ``$PYKETI_LAB_KILL_REPORT`` if set.  Device remove (``evict-brick``)
+recover) to ``$PYKETI_LAB_KILL_REPORT`` if set; ``PYKETI_LAB_KILL_KINDS=a,b`` runs
+only those kinds.  Device remove (``evict-brick``)
 needs a 4th node: in the matrix only with ``PYKETI_LAB_NODES=4``.
 """
 
@@ -42,8 +43,8 @@ DURING_SECONDS = 3.0
 RECOVER_TIMEOUT = 600
 DEFAULT_POINTS = [("create-volume", 2, "during"), ("expand-volume", 2, "end"),
                   ("delete-volume", 1, "during")]
-MATRIX_KINDS = ["create-volume", "expand-volume", "delete-volume", "add-device",
-                "delete-device"]
+MATRIX_KINDS = [k for k in os.environ.get("PYKETI_LAB_KILL_KINDS", "").split(",") if k] or [
+    "create-volume", "expand-volume", "delete-volume", "add-device", "delete-device"]
 KILLED = re.compile(r"at the (start|middle|end) of step (\d+)/(\d+) (\w+) of operation "
                     r"([0-9a-f]{32}) \(([\w-]+)\)")
 SERVER = dict(disable_background_cleaner=False, start_time_background_cleaner=1,
@@ -193,7 +194,6 @@ class Topology:
         self.cluster = ""
         self.nodes: list[str] = []
         self.volume: str | None = None      # for expand / delete trials
-        self.spare: str | None = None       # node1's /dev/vdc, for device trials
 
 
 def _setup(lab, c, topo: Topology) -> None:
@@ -223,8 +223,9 @@ def _prepare(lab, c, kind: str, topo: Topology) -> tuple[str, str, dict | None]:
     if kind == "add-device":
         return "POST", "/devices", {"node": topo.nodes[0], "name": lab.nodes[0].devices[1]}
     if kind == "delete-device":
-        spare = _vdc(lab, c, topo) or c.device_add(node=topo.nodes[0],
-                                                    name=lab.nodes[0].devices[1])["id"]
+        if _vdc(lab, c, topo) is None:
+            c.device_add(node=topo.nodes[0], name=lab.nodes[0].devices[1])
+        spare = _vdc(lab, c, topo)
         if c.device_info(spare)["state"] == "online":
             c.device_set_state(spare, "offline")
         if c.device_info(spare)["state"] == "offline":
