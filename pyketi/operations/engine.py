@@ -10,7 +10,8 @@ functions here; a use case's module says what its kind does in the database
 (``KindDef``), and ``operations.registry`` lists every kind.
 
 * ``rollback`` operations (create, expand, add): on failure the started steps
-  are undone in reverse order, then the kind's DB rollback removes the pending
+  are undone in reverse order - unless a step that cannot be undone took effect
+  (``StepDef.resume``: add-brick, replace-brick), then the rest runs forward -, then the kind's DB rollback removes the pending
   objects and returns device space.  When an undo fails (a node that hangs or cannot
   be reached is refused at once, see ``executors.reachability``), the
   operation is left marked ``failed`` and the slot is released: the background
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Session
 from pyketi.db import statements as sql
 from pyketi.db.models import Operation, now
 from pyketi.executors.base import ExecutorError, NodeUnreachable, NothingChanged
-from pyketi.operations import steps as registry
+from pyketi.operations import killpoint, steps as registry
 from pyketi.operations.record import Record
 from pyketi.operations.steps import Step, StepContext
 
@@ -104,12 +105,16 @@ def steps_of(spec: dict) -> list[Step]:
 
 
 async def run_steps(ctx: StepContext, steps: list[Step],
-                    started: list[int] | None = None, op_id: str = "") -> dict[str, Any]:
+                    started: list[int] | None = None, op_id: str = "",
+                    kind: str = "") -> dict[str, Any]:
     """Run steps in order; ``started`` collects the index of each step begun.
-    Each step is logged at info with the nodes it changes and its duration."""
+    Each step is logged at info with the nodes it changes and its duration.
+    ``kind`` (an operation's first run only) lets the opt-in test hook
+    ``killpoint`` (``PYKETI_TEST_KILL_AT``) kill the process at a step."""
     results: dict[str, Any] = {}
     if op_id:
         ctx = dataclasses.replace(ctx, op_id=op_id)
+    point = killpoint.armed() if kind else None
     for index, st in enumerate(steps):
         definition = registry.definition(st.name)
         hosts = definition.touches(st.args) if definition.touches is not None else []
@@ -118,6 +123,7 @@ async def run_steps(ctx: StepContext, steps: list[Step],
             started.append(index)
         ctx.report("step", f"step {index + 1}/{len(steps)} {st.name} on {_on(hosts)}")
         began = time.monotonic()
+        timer = killpoint.at_start(point, op_id, kind, index, len(steps), st.name)
         try:
             results[st.name] = await definition.do(ctx, st.args)
         except NothingChanged:
@@ -129,6 +135,10 @@ async def run_steps(ctx: StepContext, steps: list[Step],
                      index + 1, len(steps), st.name, _on(hosts),
                      (time.monotonic() - began) * 1000, e)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        killpoint.at_end(point, op_id, kind, index, len(steps), st.name)
         log.info("operation %s step %d/%d %s on %s done in %.0f ms", op_id, index + 1,
                  len(steps), st.name, _on(hosts), (time.monotonic() - began) * 1000)
     return results
@@ -154,6 +164,21 @@ def _refuse_unreachable(ctx: StepContext, hosts: list[str]) -> None:
         reason = ctx.executor.unreachable(host)
         if reason is not None:
             raise NodeUnreachable(reason, host)
+
+
+async def point_of_no_return(ctx: StepContext, steps: list[Step], started: list[int],
+                             op_id: str = "") -> int | None:
+    """The index of the last started step that took effect on the nodes and cannot be
+    undone (its ``resume`` says so), or None: undo as usual. Raises when the nodes
+    cannot tell (the operation waits for the cleaner)."""
+    for index in sorted(set(started), reverse=True):
+        st = steps[index]
+        definition = registry.definition(st.name)
+        if definition.resume is not None and await definition.resume(ctx, st.args):
+            log.info("operation %s step %d/%d %s took effect on the nodes: finishing the "
+                     "operation instead of undoing it", op_id, index + 1, len(steps), st.name)
+            return index
+    return None
 
 
 async def undo_steps(ctx: StepContext, steps: list[Step], started: list[int],

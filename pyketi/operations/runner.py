@@ -245,13 +245,23 @@ class OperationRunner:
         log.info("operation %s (%s) started: %d steps, objects %s", op_id, kind, len(steps),
                  _spec_objects(spec))
         try:
-            results = await engine.run_steps(self.context, steps, started, op_id)
+            results = await engine.run_steps(self.context, steps, started, op_id, kind)
         except Exception as e:  # noqa: BLE001
             message = engine.failure_text(e)
             log.error("operation %s (%s) failed after %.2f s: %s", op_id, kind,
                       time.monotonic() - since, message)
             if kd.recovery == "rollback":
-                undo_errors = await engine.undo_steps(self.context, steps, started, op_id)
+                try:  # a step that cannot be undone took effect anyway: finish instead
+                    resume_at = await engine.point_of_no_return(self.context, steps, started,
+                                                                op_id)
+                    if resume_at is not None:
+                        results = await engine.run_steps(self.context, steps[resume_at + 1:],
+                                                         None, op_id)
+                        return await self._finish(op_id, kind, kd, results, location, spec,
+                                                  since)
+                    undo_errors = await engine.undo_steps(self.context, steps, started, op_id)
+                except Exception as again:  # noqa: BLE001 - the nodes cannot tell now
+                    undo_errors = [str(again) or again.__class__.__name__]
                 if undo_errors:
                     await self.db.write(_mark_failed(op_id, "; ".join(undo_errors)))
                     log.warning("operation %s failed (%s); undo left to the background "
@@ -265,6 +275,11 @@ class OperationRunner:
                      result.replace("_", " "), time.monotonic() - since, _spec_objects(spec))
             self._ended(kind, op_id, result, since)
             raise OperationFailed(message) from e
+        return await self._finish(op_id, kind, kd, results, location, spec, since)
+
+    async def _finish(self, op_id: str, kind: str, kd: KindDef, results: dict,
+                      location: Location | None, spec: dict, since: float) -> Any:
+        """The operation's steps are done: its end in the database (with the job's)."""
         end = _db_end(op_id, kd, kd.finalize, results, None, location, spec)
         value = await self.db.write(end)
         job = current_job()
@@ -287,8 +302,13 @@ class OperationRunner:
         log.info("cleaner: operation %s (%s) taken over (%s), objects %s", op.id, op.type,
                  op.status or "owner gone", _objects(op))
         try:
-            if kd.recovery == "forward":
-                results = await engine.run_steps(self.context, steps, None, op.id)
+            resume_at = None
+            if kd.recovery == "rollback":  # a step that cannot be undone took effect?
+                resume_at = await engine.point_of_no_return(
+                    self.context, steps, list(range(len(steps))), op.id)
+            if kd.recovery == "forward" or resume_at is not None:
+                rest = steps if resume_at is None else steps[resume_at + 1:]
+                results = await engine.run_steps(self.context, rest, None, op.id)
                 await self.db.write(_db_end(
                     op.id, kd, kd.finalize, results,
                     "operation interrupted (pyketi restarted); completed by cleanup"))

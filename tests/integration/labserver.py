@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -22,6 +23,11 @@ class NsClient:
         from pyketi.client.api import Client
         self._lab = lab
         self._client = Client(url, "admin", ADMIN_KEY, timeout=120)
+
+    def send(self, method: str, path: str, body=None):
+        """One request, not following a 202 (the job's ``Location`` is in the reply)."""
+        return self._lab.run_in_netns(
+            lambda: self._client.transport.send(method, path, body), timeout=600)
 
     def __getattr__(self, name):
         fn = getattr(self._client, name)
@@ -42,9 +48,12 @@ def timed(fn, *a, **kw):
 
 
 @contextlib.contextmanager
-def lab_server(lab, d: Path, **glusterfs: Any) -> Iterator[dict]:
+def lab_server(lab, d: Path, env: dict[str, str] | None = None, log_name: str = "server.log",
+               **glusterfs: Any) -> Iterator[dict]:
     """Start ``python -m pyketi serve`` in the netns; ``glusterfs`` keys override the
-    defaults. Yields ``{"client", "url", "dir", "proc"}``; stopped by its PID."""
+    defaults, ``env`` is added to the environment (a second server on the same ``d``
+    uses the same database; give it its own ``log_name``).
+    Yields ``{"client", "url", "dir", "proc", "log"}``; stopped by its PID."""
     port = random.randint(20000, 29999)  # any port: the netns is ours
     gfs = {
         "executor": "ssh",
@@ -61,17 +70,19 @@ def lab_server(lab, d: Path, **glusterfs: Any) -> Iterator[dict]:
            "jwt": {"admin": {"key": ADMIN_KEY}, "user": {"key": "lab-user-key-0123456789"}},
            "glusterfs": gfs}
     (d / "heketi.json").write_text(json.dumps(cfg, indent=2))
-    log = open(d / "server.log", "w")
+    log_path = d / log_name
+    log = open(log_path, "w")
     proc = subprocess.Popen(
         lab.ns_argv([sys.executable, "-m", "pyketi", "serve", "--config", str(d / "heketi.json")]),
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})})
     client = NsClient(lab, f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited {proc.returncode}: "
-                                   f"{(d / 'server.log').read_text()[-3000:]}")
+                                   f"{log_path.read_text()[-3000:]}")
             try:
                 client.hello()
                 break
@@ -79,7 +90,8 @@ def lab_server(lab, d: Path, **glusterfs: Any) -> Iterator[dict]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-        yield {"client": client, "url": f"http://127.0.0.1:{port}", "dir": d, "proc": proc}
+        yield {"client": client, "url": f"http://127.0.0.1:{port}", "dir": d, "proc": proc,
+               "log": log_path}
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -89,4 +101,4 @@ def lab_server(lab, d: Path, **glusterfs: Any) -> Iterator[dict]:
                 proc.kill()
                 proc.wait(10)
         log.close()
-        print(f"pyketi server log: {d / 'server.log'}")
+        print(f"pyketi server log: {log_path}")

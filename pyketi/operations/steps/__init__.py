@@ -7,7 +7,9 @@ upgrade can still be undone (or finished) by the cleaner.
 
 Adding a step: write it in the module of its kind of object (``bricks``,
 ``volumes``, ``devices``, ``peers``), with its argument dataclass, then list it
-here with its undo. Every do and undo must be idempotent.
+here with its undo (and a ``resume`` when it cannot be undone once it took
+effect). Every do and undo must be idempotent. ``tests/recovery/test_kill_every_step.py``
+kills the server at every step of every kind and fails for a step it never reaches.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ STEPS: dict[str, StepDef] = {
                              touches=lambda a: list(a.hosts)),
     "bricks_destroy": StepDef(bricks.BrickHosts, bricks.destroy),
     "bricks_destroy_quietly": StepDef(bricks.BrickHosts, bricks.destroy_quietly),
-    "brick_replace": StepDef(bricks.BrickReplace, bricks.replace, undo=bricks.replace_back),
+    "brick_replace": StepDef(bricks.BrickReplace, bricks.replace, undo=bricks.replace_back,
+                             resume=bricks.replace_resume),
     "brick_heal_check": StepDef(bricks.HealCheck, bricks.heal_check),
     # gluster volumes
     "volume_create": StepDef(volumes.VolumeCreate, volumes.create, undo=volumes.destroy,
                              touches=lambda a: a.hosts[:1]),
     "volume_destroy": StepDef(volumes.VolumeDestroy, volumes.destroy),
     "volume_expand": StepDef(volumes.VolumeExpand, volumes.expand,
-                             touches=lambda a: [a.host]),
+                             touches=lambda a: [a.host], resume=volumes.expand_resume),
     "volume_clone": StepDef(volumes.VolumeClone, volumes.clone, undo=volumes.destroy),
     # devices
     "device_setup": StepDef(devices.DeviceSetup, devices.setup, undo=devices.teardown_forced,

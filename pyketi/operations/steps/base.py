@@ -51,6 +51,12 @@ class StepDef:
     # hosts ``do`` changes: if one is known unreachable, the step fails before
     # touching any node and needs no undo
     touches: Callable[[Any], list[str]] | None = None
+    # a step that cannot be undone once it took effect (add-brick, replace-brick: the
+    # bricks serve the volume, data may be on them): ``resume`` asks the nodes whether it
+    # did, completes it when it did in part, and returns True; the rollback operation is
+    # then finished forward from the next step instead of undone (after a crash, or a
+    # failure that came after the nodes did the work). False: undo as usual.
+    resume: StepFn | None = None
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,15 @@ async def replace(ctx: StepContext, args: BrickReplace) -> None:
         raise
 
 
+async def replace_resume(ctx: StepContext, args: BrickReplace) -> bool:
+    """The new brick serves the volume: finish the eviction (destroy the old brick)
+    rather than move the brick back onto a device that is leaving."""
+    present = await _in_volume(ctx, args, args.new)
+    if present is None:
+        raise ExecutorError(f"no node answered volume info of {args.volume}", args.host)
+    return present
+
+
 async def replace_back(ctx: StepContext, args: BrickReplace) -> None:
     if await _in_volume(ctx, args, args.new) is False:
         return  # the forward replace never happened

@@ -3,11 +3,14 @@ cluster; destroy and clone try the next node when one fails)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from pyketi.executors.base import ExecutorError, VolumeInfo, VolumeRequest
 from pyketi.operations.steps.base import StepArgs, StepContext, pair
+
+log = logging.getLogger("pyketi.operations")
 
 
 def volume_from_json(data: dict) -> VolumeRequest:
@@ -75,6 +78,25 @@ async def create(ctx: StepContext, args: VolumeCreate) -> None:
 async def expand(ctx: StepContext, args: VolumeExpand) -> None:
     await ctx.executor.volume_expand(args.host, args.volume, args.new_bricks,
                                      rebalance=args.rebalance)
+
+
+async def expand_resume(ctx: StepContext, args: VolumeExpand) -> bool:
+    """Whether the add-brick took effect (the new bricks serve the volume: they cannot be
+    unmounted, files may already live on them). When only some brick sets were added
+    (a multi-chunk add-brick cut short), the missing ones are added now."""
+    info = await ctx.executor.volume_info(args.host, args.volume.name)
+    present = {b.name for b in info.bricks}
+    missing = [b for b in args.new_bricks if f"{b[0]}:{b[1]}" not in present]
+    if len(missing) == len(args.new_bricks):
+        return False
+    if missing:
+        await ctx.executor.volume_expand(args.host, args.volume, missing,
+                                         rebalance=args.rebalance)
+    else:
+        log.warning("volume %s: its add-brick took effect before pyketi was interrupted; "
+                    "if no rebalance ran, start one: gluster volume rebalance %s start",
+                    args.volume.name, args.volume.name)
+    return True
 
 
 async def clone(ctx: StepContext, args: VolumeClone) -> VolumeInfo:
