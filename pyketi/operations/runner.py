@@ -18,8 +18,10 @@ tells other instances sharing the database whose operations are stale.
 
 Several instances on one database (the *lease*): an operation belongs to the
 instance in its ``owner`` column for as long as that instance is alive - its
-heartbeat (every ``HEARTBEAT_SECONDS``) is younger than ``operation_lease_seconds``,
-or, on the same host, its process still exists.  Only the owner runs, undoes or
+heartbeat (every ``HEARTBEAT_SECONDS``, or a quarter of the lease when that is
+shorter) is younger than ``operation_lease_seconds``,
+or, on the same host (same host name, boot and pid namespace: ``host_identity``),
+its process still exists.  Only the owner runs, undoes or
 retries it (a failed one included); an operation of a dead instance is adopted by
 the first cleaner that claims it (``clean_stale``: the claim locks the rows and
 moves ``owner``, so a second cleaner skips them).  While another instance is
@@ -74,6 +76,9 @@ class OperationRunner:
         self.db = db
         self.context = StepContext(executor)
         self.instance_id = new_id()
+        # several heartbeats per lease: one late write never makes a live instance "dead"
+        self.heartbeat_seconds = max(0.25, min(HEARTBEAT_SECONDS,
+                                               config.operation_lease_seconds / 4))
         self.jobs = JobQueue(db, self.instance_id, config.job_retention_seconds)
         self.inflight = 0
         self.running_ops: set[str] = set()
@@ -88,7 +93,7 @@ class OperationRunner:
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
         def register(s: Session) -> None:
-            s.add(Instance(id=self.instance_id, hostname=socket.gethostname(), pid=os.getpid()))
+            s.add(Instance(id=self.instance_id, hostname=host_identity(), pid=os.getpid()))
             if s.get(Attribute, "DB_GENERATION_ID") is None:  # heketi: id of this database
                 s.add(Attribute(key="DB_GENERATION_ID", value=new_id()))
         await self.db.write(register)
@@ -111,7 +116,7 @@ class OperationRunner:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.heartbeat_seconds)
             try:
                 await self.db.write(self._beat)
             except Exception:  # noqa: BLE001
@@ -127,7 +132,7 @@ class OperationRunner:
                   "database (no heartbeat for %d s): its operations may have been taken "
                   "over; registering again", self.instance_id,
                   self.config.operation_lease_seconds)
-        s.add(Instance(id=self.instance_id, hostname=socket.gethostname(), pid=os.getpid()))
+        s.add(Instance(id=self.instance_id, hostname=host_identity(), pid=os.getpid()))
 
     # -- throttle ------------------------------------------------------------
     def reserve_slot(self) -> None:
@@ -405,7 +410,7 @@ class OperationRunner:
         """Instances (other than us) that no longer run."""
         alive: set[str] = {self.instance_id}
         lease = self.config.operation_lease_seconds
-        host = socket.gethostname()
+        host = host_identity()
         for inst in s.execute(select(Instance)).scalars():
             if inst.id == self.instance_id:
                 continue
@@ -522,6 +527,23 @@ def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
             op.status = "failed"
             op.error = error
     return fn
+
+
+def host_identity() -> str:
+    """Where this process runs, for the "same host: does its pid still exist?" shortcut:
+    host name, boot id and pid namespace.  Two containers that share a host name (host
+    network) but not their pids are not the same host here: a pid seen from one says
+    nothing about the other, so only the lease tells whether it is alive."""
+    parts = [socket.gethostname()]
+    try:
+        parts.append(open("/proc/sys/kernel/random/boot_id", encoding="ascii").read()[:8])
+    except OSError:
+        pass
+    try:
+        parts.append(f"pidns:{os.stat('/proc/self/ns/pid').st_ino}")
+    except OSError:
+        pass
+    return " ".join(parts)[:255]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 from test_crash_recovery import Server, _node_state, _topology, _wait_until
+
+from pyketi.db.models import Instance, Operation
+from pyketi.db.session import Database
 
 LEASE = 4  # seconds; the lab report used 10
 CREATE = {"size": 5, "durability": {"type": "replicate", "replicate": {"replica": 3}}}
@@ -141,6 +146,44 @@ def test_kill_one_of_two_mid_create_the_other_rolls_it_back(two, tmp_path):
     _check_db_matches_nodes(survivor, state, devices)
     # the survivor still works: a create through it succeeds
     assert survivor.done(survivor.request("POST", "/volumes", CREATE))[0] == 303
+    _check_db_matches_nodes(survivor, state, devices)
+
+
+def test_an_instance_on_another_host_keeps_its_operation_until_its_lease_ends(
+        two, tmp_path, db_url):
+    """No pid to look at: a live instance's operation (heartbeat renewed) is never taken
+    over, however long it runs; once the instance is killed, it is after the lease."""
+    state = tmp_path / "nodes.json"
+    survivor = two()
+    devices = _topology(survivor)
+    victim = two([{"call": "volume_create", "nth": 1, "action": "hang", "seconds": 600}])
+    db = Database(db_url)
+    try:
+        db.write_sync(lambda s: s.execute(update(Instance).where(
+            Instance.pid == victim.proc.pid).values(hostname="elsewhere")))
+        owner = db.read_sync(lambda s: s.execute(select(Instance.id).where(
+            Instance.pid == victim.proc.pid)).scalar_one())
+        status, headers, _ = victim.request("POST", "/volumes", CREATE)
+        assert status == 202
+        queue = headers["Location"]
+        _wait_until(lambda: sum(_bricks_on_nodes(state).values()) == 3,
+                    what="bricks created on the 3 nodes")
+        # three leases later, the survivor's cleaner (every 4 s) has left it alone
+        time.sleep(3 * LEASE)
+        owners = db.read_sync(lambda s: s.execute(select(Operation.owner)).scalars().all())
+        assert owners == [owner]
+        assert sum(_bricks_on_nodes(state).values()) == 3
+        assert "taken over" not in survivor.log()
+        victim.kill()
+        killed = time.monotonic()
+        _wait_until(lambda: _get(survivor, "/operations")["total"] == 0, timeout=6 * LEASE,
+                    what="the survivor to roll back the killed server's create")
+        # not before the lease of its last heartbeat (at most LEASE / 4 old) ran out
+        assert time.monotonic() - killed >= LEASE * 3 / 4
+    finally:
+        db.dispose()
+    status, _, body = survivor.request("GET", queue)
+    assert status == 500 and "rolled back" in body, (status, body)
     _check_db_matches_nodes(survivor, state, devices)
 
 
