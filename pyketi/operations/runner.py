@@ -442,9 +442,11 @@ class OperationRunner:
                     if op.owner in dead and op.status == "":
                         op.status = "stale"
                     op.owner = self.instance_id
-                # jobs whose process died without an operation to clean
-                s.execute(update(Job).where(Job.owner.in_(dead), Job.status == "pending",
-                                            Job.operation_id.is_(None))
+                # jobs whose process died without an operation to clean (none, or gone)
+                s.execute(update(Job).where(
+                    Job.owner.in_(dead), Job.status == "pending",
+                    or_(Job.operation_id.is_(None),
+                        Job.operation_id.not_in(select(Operation.id))))
                           .values(status="failed", finished_at=now(),
                                   error="operation interrupted (pyketi restarted)"))
                 s.execute(delete(Instance).where(Instance.id.in_(dead)))
