@@ -28,6 +28,7 @@ import pytest
 
 from labcheck import leftovers
 from labserver import lab_server
+from test_lab_api import _delete_node
 
 pytestmark = pytest.mark.lab
 
@@ -123,13 +124,7 @@ def _teardown_topology(client) -> None:
         client.volume_delete(v)
     for c in client.topology_info()["clusters"]:
         for node in c["nodes"]:
-            for d in node["devices"]:
-                client.device_set_state(d["id"], "offline")
-                client.device_set_state(d["id"], "failed")
-                client.device_delete(d["id"])
-            client.node_set_state(node["id"], "offline")
-            client.node_set_state(node["id"], "failed")
-            client.node_delete(node["id"])
+            _delete_node(client, node)
         client.cluster_delete(c["id"])
 
 
