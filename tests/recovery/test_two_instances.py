@@ -205,3 +205,24 @@ def test_kill_one_of_two_mid_delete_the_other_finishes_it(two, tmp_path):
     assert survivor.request("GET", f"/volumes/{volume}")[0] == 404
     assert _bricks_on_nodes(state) == {h: 0 for h in _bricks_on_nodes(state)}
     _check_db_matches_nodes(survivor, state, devices)
+
+
+async def test_an_instance_taken_for_dead_registers_again(make_api, db_url, caplog):
+    """Another instance deleted our registration (we looked dead: a stall longer than the
+    lease): the next heartbeat registers us again and says so."""
+    import asyncio
+
+    from sqlalchemy import delete
+    api = await make_api(db_url, operation_lease_seconds=1)  # heartbeat every 0.25 s
+    runner = api.rt.runner
+
+    def registered(s) -> bool:
+        return s.get(Instance, runner.instance_id) is not None
+    await runner.db.write(lambda s: s.execute(
+        delete(Instance).where(Instance.id == runner.instance_id)))
+    for _ in range(40):
+        if await runner.db.read(registered):
+            break
+        await asyncio.sleep(0.1)
+    assert await runner.db.read(registered)
+    assert f"this instance ({runner.instance_id}) was taken for dead" in caplog.text
