@@ -76,12 +76,19 @@ def _in_thread(fn, *a, **kw) -> tuple[threading.Thread, dict]:
     return t, box
 
 
-def _wait_log(server, pattern: str, timeout: float) -> None:
+def _log_size(server) -> int:
+    return (Path(server["dir"]) / "server.log").stat().st_size
+
+
+def _wait_log(server, pattern: str, timeout: float, since: int = 0) -> None:
+    """Wait for ``pattern`` in the server's log, written after byte ``since``."""
     log = Path(server["dir"]) / "server.log"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if re.search(pattern, log.read_text(errors="replace")):
-            return
+        with open(log, "rb") as fh:
+            fh.seek(since)
+            if re.search(pattern, fh.read().decode(errors="replace")):
+                return
         time.sleep(0.2)
     raise AssertionError(f"{pattern!r} not in {log} after {timeout} s")
 
@@ -156,9 +163,10 @@ def test_two_servers_share_the_nodes_and_the_survivor_undoes_a_killed_create(
 
         # 2. B deletes A's volume while A is killed in the middle of a create
         t0 = time.monotonic()
+        since = _log_size(a)
         td, bd = _in_thread(cb.volume_delete, va["id"])
         tc, bc = _in_thread(ca.volume_create, **REPLICA3)
-        _wait_log(a, r"step 1/2 bricks_create on \S+ done", 300)
+        _wait_log(a, r"step 1/2 bricks_create on \S+ done", 300, since)
         _kill(a)
         timings["rolled back after kill"] = _wait_no_operations(cb, 600)
         td.join(600)
@@ -173,8 +181,9 @@ def test_two_servers_share_the_nodes_and_the_survivor_undoes_a_killed_create(
 
         if FULL:  # 3. a server killed in the middle of a delete: the other finishes it
             with _server(lab, tmp_path_factory, "a2", pg_url) as a2:
+                since = _log_size(a2)
                 td, bd = _in_thread(a2["client"].volume_delete, vb["id"])
-                _wait_log(a2, r"step 1/\d+ volume_destroy on \S+ done", 300)
+                _wait_log(a2, r"step 1/\d+ volume_destroy on \S+ done", 300, since)
                 _kill(a2)
                 timings["finished after kill"] = _wait_no_operations(cb, 600)
                 assert cb.volume_list()["volumes"] == []
