@@ -14,7 +14,7 @@ heketi: ``apps/glusterfs/app.go`` (``NewApp``: the ``executor`` switch).
 
 ``mockexec`` keys (pyketi): ``state_file`` (persist the fake node state),
 ``device_size_gib`` (else env ``HEKETI_MOCK_DEVICE_SIZE_GB``, else 500),
-``strict`` (bool).  ``node_unreachable_seconds`` (pyketi, default 60, 0 = off):
+``strict`` (bool), ``shared`` (bool: several server processes share ``state_file``).  ``node_unreachable_seconds`` (pyketi, default 60, 0 = off):
 how long a node that timed out or could not be reached is refused at once
 (``executors.reachability``).  With env ``PYKETI_FAULTS`` set, any executor is wrapped
 in a ``FaultExecutor`` (for subprocess tests).
@@ -83,7 +83,8 @@ def make_mock(section: Mapping[str, Any], env: Mapping[str, str]) -> MockExecuto
     return MockExecutor(
         device_size_gib=size if size is not None else env_device_size_gib(dict(env)),
         state_file=section.get("state_file") or None,
-        strict=bool(section.get("strict", False)))
+        strict=bool(section.get("strict", False)),
+        shared=bool(section.get("shared", False)))
 
 
 def make_ssh(section: Mapping[str, Any], transport_factory: SshTransportFactory | None,

@@ -16,6 +16,21 @@ One object owns an operation's whole life:
 It also keeps this instance's liveness (registration + heartbeat), which is what
 tells other instances sharing the database whose operations are stale.
 
+Several instances on one database (the *lease*): an operation belongs to the
+instance in its ``owner`` column for as long as that instance is alive - its
+heartbeat (every ``HEARTBEAT_SECONDS``, or a quarter of the lease when that is
+shorter) is younger than ``operation_lease_seconds``,
+or, on the same host (same host name, boot and pid namespace: ``host_identity``),
+its process still exists.  Only the owner runs, undoes or
+retries it (a failed one included); an operation of a dead instance is adopted by
+the first cleaner that claims it (``clean_stale``: the claim locks the rows and
+moves ``owner``, so a second cleaner skips them).  While another instance is
+The cleaner looks (one read) every ``min(lease, RETRY_SECONDS)``
+seconds for a dead instance's operations or jobs, not only every
+``refresh_time_background_cleaner``, so a killed instance's operation is taken over
+about one lease after its last heartbeat (at once when it ran on this host).  An instance that finds its own
+registration removed (taken for dead after a stall) registers again and says so.
+
 Steps get a ``StepContext`` (the executor), never the runner itself.
 """
 
@@ -29,7 +44,7 @@ import socket
 import time
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,6 +79,9 @@ class OperationRunner:
         # op id -> {part: text}: how a running operation is going (``/operations/pending``)
         self._progress: dict[str, dict[str, str]] = {}
         self.instance_id = new_id()
+        # several heartbeats per lease: one late write never makes a live instance "dead"
+        self.heartbeat_seconds = max(0.25, min(HEARTBEAT_SECONDS,
+                                               config.operation_lease_seconds / 4))
         self.jobs = JobQueue(db, self.instance_id, config.job_retention_seconds)
         self.inflight = 0
         self.running_ops: set[str] = set()
@@ -78,7 +96,7 @@ class OperationRunner:
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
         def register(s: Session) -> None:
-            s.add(Instance(id=self.instance_id, hostname=socket.gethostname(), pid=os.getpid()))
+            s.add(Instance(id=self.instance_id, hostname=host_identity(), pid=os.getpid()))
             if s.get(Attribute, "DB_GENERATION_ID") is None:  # heketi: id of this database
                 try:  # several servers (workers) may start at once on a new database
                     with s.begin_nested():
@@ -105,13 +123,23 @@ class OperationRunner:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.heartbeat_seconds)
             try:
-                await self.db.write(lambda s: s.execute(
-                    update(Instance).where(Instance.id == self.instance_id)
-                    .values(heartbeat=now())))
+                await self.db.write(self._beat)
             except Exception:  # noqa: BLE001
                 log.warning("heartbeat failed", exc_info=True)
+
+    def _beat(self, s: Session) -> None:
+        """Renew this instance's lease; when another instance took it for dead (no
+        heartbeat for a lease: a stalled process or database), register again."""
+        if s.execute(update(Instance).where(Instance.id == self.instance_id)
+                     .values(heartbeat=now())).rowcount:
+            return
+        log.error("this instance (%s) was taken for dead by another instance sharing the "
+                  "database (no heartbeat for %d s): its operations may have been taken "
+                  "over; registering again", self.instance_id,
+                  self.config.operation_lease_seconds)
+        s.add(Instance(id=self.instance_id, hostname=host_identity(), pid=os.getpid()))
 
     # -- throttle ------------------------------------------------------------
     def reserve_slot(self) -> None:
@@ -388,34 +416,48 @@ class OperationRunner:
                 await self.clean_stale()
             except Exception:  # noqa: BLE001
                 log.warning("background cleanup round failed", exc_info=True)
-            pause = await self._cleaner_pause()
-            try:  # a newly failed operation wakes the cleaner (then retried after a pause)
-                await asyncio.wait_for(self._wake_cleaner.wait(), pause)
-                await asyncio.sleep(min(self.config.operation_lease_seconds, RETRY_SECONDS))
-            except asyncio.TimeoutError:
-                pass
-            self._wake_cleaner.clear()
+            await self._until_next_round()
 
     def cleanup_later(self) -> None:
         """An operation was left ``failed`` for the cleaner (e.g. its node did not answer)."""
         self._wake_cleaner.set()
 
-    async def _cleaner_pause(self) -> float:
-        """Seconds until the next cleanup round: sooner while something is left to clean
-        (operations of dead instances, or failed ones whose undo waits for a node)."""
-        def left(s: Session) -> bool:
-            rows = s.execute(select(Operation.id).where(or_(
-                Operation.owner != self.instance_id, Operation.status == "failed"))).scalars()
-            return any(op_id not in self.running_ops for op_id in rows)
-        if await self.db.read(left):
-            return min(self.config.operation_lease_seconds, RETRY_SECONDS)
-        return self.config.refresh_time_background_cleaner
+    async def _until_next_round(self) -> None:
+        """Wait for the next cleanup round: ``refresh_time_background_cleaner`` at the
+        latest; sooner when something is left to clean, looked at (one read) every
+        ``min(lease, RETRY_SECONDS)`` s: an instance sharing the database that died with
+        operations or jobs (it may have started after our last round), or one of our
+        own operations that failed and waits for its undo (a node back?).  A newly
+        failed operation wakes the cleaner, which then waits one such pause."""
+        tick = max(1, min(self.config.operation_lease_seconds, RETRY_SECONDS))
+        deadline = time.monotonic() + self.config.refresh_time_background_cleaner
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                await asyncio.wait_for(self._wake_cleaner.wait(), min(tick, left))
+            except asyncio.TimeoutError:
+                pass
+            else:
+                self._wake_cleaner.clear()
+                await asyncio.sleep(tick)
+                return
+            try:
+                if await self.db.read(self._left_to_clean):
+                    return
+            except Exception:  # noqa: BLE001 - looked at again next tick
+                log.warning("background cleaner: could not read the database", exc_info=True)
+
+    def _left_to_clean(self, s: Session) -> bool:
+        if self._dead_owners(s):
+            return True
+        rows = s.execute(select(Operation.id).where(
+            Operation.owner == self.instance_id, Operation.status == "failed")).scalars()
+        return any(op_id not in self.running_ops for op_id in rows)
 
     def _dead_owners(self, s: Session) -> set[str]:
         """Instances (other than us) that no longer run."""
         alive: set[str] = {self.instance_id}
         lease = self.config.operation_lease_seconds
-        host = socket.gethostname()
+        host = host_identity()
         for inst in s.execute(select(Instance)).scalars():
             if inst.id == self.instance_id:
                 continue
@@ -432,20 +474,26 @@ class OperationRunner:
         async with self._cleaning:
             def claim(s: Session) -> list[Operation]:
                 dead = self._dead_owners(s)
-                stmt = select(Operation)
+                # a live instance's operations are its own (a failed one too: its cleaner
+                # retries it); ours when failed, and every one of a dead instance
+                stmt = select(Operation).where(or_(
+                    Operation.owner.in_(dead),
+                    and_(Operation.owner == self.instance_id, Operation.status == "failed")))
+                if only is not None:
+                    stmt = stmt.where(Operation.id.in_(only))
                 if not self.db.is_sqlite:
-                    # a second cleaner waits here, then sees our claim and skips
+                    # a second cleaner waits here, then sees our claim (owner) and skips
                     stmt = stmt.with_for_update()
-                ops = [op for op in s.execute(stmt).scalars()
-                       if (op.owner in dead or op.status == "failed")
-                       and (only is None or op.id in only)]
+                ops = list(s.execute(stmt).scalars())
                 for op in ops:
                     if op.owner in dead and op.status == "":
                         op.status = "stale"
                     op.owner = self.instance_id
-                # jobs whose process died without an operation to clean
-                s.execute(update(Job).where(Job.owner.in_(dead), Job.status == "pending",
-                                            Job.operation_id.is_(None))
+                # jobs whose process died without an operation to clean (none, or gone)
+                s.execute(update(Job).where(
+                    Job.owner.in_(dead), Job.status == "pending",
+                    or_(Job.operation_id.is_(None),
+                        Job.operation_id.not_in(select(Operation.id))))
                           .values(status="failed", finished_at=now(),
                                   error="operation interrupted (pyketi restarted)"))
                 s.execute(delete(Instance).where(Instance.id.in_(dead)))
@@ -528,6 +576,23 @@ def _mark_failed(op_id: str, error: str) -> Callable[[Session], None]:
             op.status = "failed"
             op.error = error
     return fn
+
+
+def host_identity() -> str:
+    """Where this process runs, for the "same host: does its pid still exist?" shortcut:
+    host name, boot id and pid namespace.  Two containers that share a host name (host
+    network) but not their pids are not the same host here: a pid seen from one says
+    nothing about the other, so only the lease tells whether it is alive."""
+    parts = [socket.gethostname()]
+    try:
+        parts.append(open("/proc/sys/kernel/random/boot_id", encoding="ascii").read()[:8])
+    except OSError:
+        pass
+    try:
+        parts.append(f"pidns:{os.stat('/proc/self/ns/pid').st_ino}")
+    except OSError:
+        pass
+    return " ".join(parts)[:255]
 
 
 def _pid_alive(pid: int) -> bool:

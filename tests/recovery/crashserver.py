@@ -35,12 +35,13 @@ def free_port() -> int:
 class Server:
     """One pyketi process; ``kill()`` is SIGKILL (no cleanup, like a crash)."""
 
-    def __init__(self, workdir: Path, glusterfs: dict, env: dict | None = None):
+    def __init__(self, workdir: Path, glusterfs: dict, env: dict | None = None,
+                 database_url: str | None = None):
         self.workdir = workdir
         self.port = free_port()
         config = {"port": str(self.port), "bind": "127.0.0.1",
                   "jwt": {"admin": {"key": ADMIN}, "user": {"key": USER}},
-                  "database_url": f"sqlite:///{workdir / 'pyketi.db'}",
+                  "database_url": database_url or f"sqlite:///{workdir / 'pyketi.db'}",
                   "glusterfs": {"start_time_background_cleaner": 0,
                                 "operation_lease_seconds": 15, **glusterfs}}
         self.config = workdir / f"config-{self.port}.json"

@@ -19,10 +19,15 @@ Like a real node, and unlike heketi's mock:
 unknown VG, bricks or volumes that do not exist, unmounting a brick of a
 started volume).  The default (lenient) mode keeps heketi's "always works"
 for those cases, so a server restarted without a state file still runs.
+
+``shared=True`` (with a ``state_file``): the file is the nodes of several server
+processes; every call locks and re-reads it (``MockState.exclusive``).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import uuid
 from typing import Any, Iterable
@@ -55,7 +60,8 @@ class MockExecutor(Executor):
 
     def __init__(self, *, device_size_gib: int | None = None,
                  state_file: str | os.PathLike[str] | None = None, strict: bool = False,
-                 down_hosts: Iterable[str] = (), unreachable_hosts: Iterable[str] = ()):
+                 down_hosts: Iterable[str] = (), unreachable_hosts: Iterable[str] = (),
+                 shared: bool = False):
         self.device_size_gib = env_device_size_gib() if device_size_gib is None else device_size_gib
         V.check_int(self.device_size_gib, "device size", minimum=1)
         self.strict = strict
@@ -64,6 +70,19 @@ class MockExecutor(Executor):
         self.heal_entries: dict[str, int] = {}
         self._state = MockState(state_file)
         self._cfg = ExecConfig()  # only to validate through the real command builders
+        if shared:
+            if state_file is None:
+                raise ValueError("mockexec.shared needs mockexec.state_file")
+            for name, method in vars(MockExecutor).items():
+                if inspect.iscoroutinefunction(method) and not name.startswith("_"):
+                    setattr(self, name, self._exclusive(getattr(self, name)))
+
+    def _exclusive(self, call):
+        @functools.wraps(call)
+        async def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._state.exclusive():
+                return await call(*args, **kwargs)
+        return locked
 
     # -- read helpers for tests --------------------------------------------
     @staticmethod

@@ -24,17 +24,24 @@ visible from every host of the same trusted pool.  Pools are the connected
 parts of the graph linking a host to its peers, to its own storage names and
 to the brick hosts of its volumes (two heketi clusters never share a node, so
 two clusters may hold volumes of the same name).
+
+``shared`` (``mockexec.shared``): several server processes use one state file (the
+same fake nodes, e.g. two instances on one PostgreSQL); each executor call then runs
+under an exclusive ``flock`` of ``<state_file>.lock`` on a fresh read of the file
+(a call has no ``await`` inside, so the lock is never held across a suspension).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import json
 import os
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 STATE_VERSION = 1
 
@@ -92,6 +99,18 @@ class MockState:
             except FileNotFoundError:
                 pass
             raise
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One call of a shared state file: lock it against the other processes and read
+        it afresh (the call's ``save`` writes it before the lock is released)."""
+        assert self.path is not None, "a shared mock state needs a state file"
+        with open(f"{self.path}.lock", "a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            if self.path.exists():
+                self.data = self.load(self.path)
+                self._adj = None
+            yield
 
     # -- access -----------------------------------------------------------
     @property
