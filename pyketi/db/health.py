@@ -25,6 +25,19 @@ def _revisions() -> tuple[str, frozenset[str]]:
     return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())
 
 
+_DBAPI_ERRORS = ("OperationalError", "InterfaceError", "ProgrammingError", "InternalError",
+                 "IntegrityError", "DataError", "NotSupportedError", "DatabaseError")
+
+
+def _dbapi_class(cause: BaseException) -> str:
+    """The DB-API class of a driver error (psycopg's ``AdminShutdown`` is an
+    ``OperationalError``): the reason does not depend on which way a connection died."""
+    for cls in type(cause).__mro__:
+        if cls.__name__ in _DBAPI_ERRORS:
+            return cls.__name__
+    return type(cause).__name__
+
+
 def schema_problem(engine: Engine) -> str | None:
     """None when the database is reachable and at head, else a one-line reason.
 
@@ -36,7 +49,7 @@ def schema_problem(engine: Engine) -> str | None:
     except SQLAlchemyError as e:
         cause = getattr(e, "orig", None) or e
         log.warning("readiness: database unreachable: %s", cause)
-        return f"database unreachable ({type(cause).__name__})"
+        return f"database unreachable ({_dbapi_class(cause)})"
     head, known = _revisions()
     if current == head:
         return None

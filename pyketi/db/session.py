@@ -124,16 +124,23 @@ class FileLock:
     handler would sleep 1, 2, 5, 10... ms between tries (on the event loop)."""
 
     def __init__(self, path: str):
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.path = path
+        self.fd: int | None = None  # opened at the first write: the directory may not
+        # exist yet (readiness then reports the database, not a start-up traceback)
 
     def __enter__(self) -> None:
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def __exit__(self, *_exc: object) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        os.close(self.fd)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _sqlite_file(url: str) -> str | None:

@@ -11,7 +11,8 @@ through the stub as ``lvm_wrapper``.  No real ``mount``, ``mkfs``,
 Each call is appended to ``calls.log`` as JSON ``[node address, program, args...]``
 (the node address is the sshd's listening address, from ``SSH_CONNECTION``).
 The stub answers like a healthy node (``pvs``/``vgs`` JSON of the VGs created,
-``vgdisplay -c``, ``lvs`` thin count 0, empty output otherwise).  A file
+``vgdisplay -c``, ``lvs`` thin count 0 until an empty pool was removed, ``volume info
+--xml`` a volume without bricks, empty output otherwise).  A file
 ``hang-<address>-<program>`` makes that program hang (30 s) on that node.
 """
 
@@ -46,8 +47,22 @@ elif sub in ("pvs", "vgs"):
 elif sub == "vgdisplay":
     print(f"  {args[-1]}:r/w:772:-1:0:0:0:-1:0:1:1:104853504:4096:25599:0:25599:"
           "kPnJBx-Bh0y-yUyj-ZQC6-CqT7-ZZoU-XPJg3k")
+elif sub == "lvremove" and "--select" in args:  # an empty thin pool goes
+    with open(os.path.join(HERE, f"lvgone-{node}"), "a") as f:
+        f.write(args[-1] + "\n")
 elif sub == "lvs":
+    gone_file = os.path.join(HERE, f"lvgone-{node}")
+    gone = open(gone_file).read().split() if os.path.exists(gone_file) else []
+    if args[-1] in gone:
+        print(f"  Failed to find logical volume \"{args[-1]}\"", file=sys.stderr)
+        sys.exit(5)
     print("  0")
+elif name == "gluster" and args[args.index("volume") + 1:][:1] == ["info"] if "volume" in args \
+        else False:  # ``volume info <name> --xml``: a volume with no brick
+    vol = args[args.index("info") + 1]
+    print("<cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volInfo><volumes>"
+          f"<volume><name>{vol}</name><status>1</status><brickCount>0</brickCount>"
+          "<bricks/></volume><count>1</count></volumes></volInfo></cliOutput>")
 '''
 
 _SHELL = '''#!/bin/bash
