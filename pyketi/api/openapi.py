@@ -140,7 +140,7 @@ SCHEMAS: dict[str, Schema] = {
     "ExamineGluster": obj({"heketidb": ref("DbDump"), "report": array(STR),
                            "clusters": array({"type": "object"}),
                            # pyketi: LVM/mount/fstab differences and the repair each takes
-                           "drift": array({"type": "object"})},
+                           "drift": array(STR)},
                           ["heketidb", "report", "clusters"]),
     "AuditRecord": obj({
         "id": INT, "time": {"type": "number", "description": "Unix seconds"},
