@@ -57,8 +57,8 @@ elif sub == "lvs":
         print(f"  Failed to find logical volume \"{args[-1]}\"", file=sys.stderr)
         sys.exit(5)
     print("  0")
-elif name == "gluster" and args[args.index("volume") + 1:][:1] == ["info"] if "volume" in args \
-        else False:  # ``volume info <name> --xml``: a volume with no brick
+elif name == "gluster" and "volume" in args and args[args.index("volume") + 1:][:1] == ["info"]:
+    # ``volume info <name> --xml``: a volume with no brick
     vol = args[args.index("info") + 1]
     print("<cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volInfo><volumes>"
           f"<volume><name>{vol}</name><status>1</status><brickCount>0</brickCount>"
