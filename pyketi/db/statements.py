@@ -195,6 +195,10 @@ _FINISH_JOB = (update(Job).where(Job.id == bindparam("j_id"))
 _JOB = select(Job.status, Job.role, Job.location, Job.error, Job.finished_at).where(
     Job.id == bindparam("j_id"))
 _CONSUME_JOB = delete(Job).where(Job.id == bindparam("j_id"), Job.status != "pending")
+_TAKE_JOB = (delete(Job).where(Job.id == bindparam("j_id"), Job.status != "pending",
+                               Job.finished_at > bindparam("j_cutoff"))
+             .returning(Job.status, Job.location, Job.error))
+_TAKE_OWN_JOB = _TAKE_JOB.where(Job.role == bindparam("j_role"))
 
 
 def insert_operation(conn: Connection, values: dict[str, Any]) -> None:
@@ -219,6 +223,19 @@ def finish_job(conn: Connection, job_id: str, status: str, location: str, error:
 def job_row(conn: Connection, job_id: str) -> Row | None:
     """(status, role, location, error, finished_at) of a job."""
     return conn.execute(_JOB, {"j_id": job_id}).first()
+
+
+def take_finished_job(conn: Connection, job_id: str, role: str | None,
+                      cutoff: float) -> Row | None:
+    """Consume a finished, unexpired job in one statement (``DELETE ... RETURNING``):
+    (status, location, error), or None when there is no such job for ``role`` (None:
+    any role) or the database cannot return deleted rows (SQLite before 3.35)."""
+    if not conn.dialect.delete_returning:
+        return None
+    if role is None:
+        return conn.execute(_TAKE_JOB, {"j_id": job_id, "j_cutoff": cutoff}).first()
+    return conn.execute(_TAKE_OWN_JOB, {"j_id": job_id, "j_cutoff": cutoff,
+                                        "j_role": role}).first()
 
 
 def consume_job(conn: Connection, job_id: str) -> bool:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from sqlalchemy import delete
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from pyketi.db import statements as sql
@@ -157,8 +158,13 @@ class JobQueue:
             return JobState("pending" if may_read(owner, role) else "missing")
         cutoff = self.clock() - self.retention
 
-        def read_and_consume(s: Session) -> JobState:
-            conn = s.connection()
+        def read_and_consume(conn: Connection) -> JobState:
+            # the usual answer, a finished job, in one statement; anything else (pending,
+            # expired, another role's, missing) is told apart by the reads below
+            taken = sql.take_finished_job(conn, job_id, None if role == "admin" else role,
+                                          cutoff)
+            if taken is not None:
+                return JobState(taken.status, taken.location, taken.error)
             row = sql.job_row(conn, job_id)
             if row is None:
                 return JobState("missing")
@@ -174,7 +180,7 @@ class JobQueue:
                 return JobState("missing")
             return JobState(row.status, row.location, row.error)
 
-        return await self.db.write(read_and_consume)
+        return await self.db.write_conn(read_and_consume)
 
     async def purge_expired(self) -> int:
         """Delete finished entries older than the retention; returns how many."""
