@@ -66,6 +66,8 @@ class Entry:
     result: str = "accepted"
     error: str = ""
     ended: float | None = None
+    request: web.Request | None = None
+    watcher: "RecordWatcher | None" = None  # the record is written with its job's rows
 
 
 ENTRY: ContextVar[Entry | None] = ContextVar("pyketi_audit_entry", default=None)
@@ -96,7 +98,7 @@ def created_id(response: web.StreamResponse) -> str | None:
 
 @web.middleware
 async def audit_middleware(request: web.Request, handler):
-    entry = Entry(started=time.time())
+    entry = Entry(started=time.time(), request=request)
     path_id = request.match_info.get("id") if request.match_info else None
     if path_id:
         entry.objects.append(path_id.lower())
@@ -106,9 +108,63 @@ async def audit_middleware(request: web.Request, handler):
     finally:
         ENTRY.reset(token)
     route = route_pattern(request)
-    if audited(request, route, response.status):
+    if entry.record_id is None and audited(request, route, response.status):
         await _record(request, route, response, entry)
     return response
+
+
+def _fields(request: web.Request, route: str, status: int, entry: Entry,
+            job_id: str | None) -> dict:
+    return dict(
+        time=entry.started, role=requester_role(request), subject=request.get(SUBJECT, ""),
+        remote=(request.remote or "")[:64], method=request.method, route=route[:128],
+        kind=KINDS.get((request.method, route), f"{request.method} {route}")[:64],
+        objects=" ".join(entry.objects), status=status, result=entry.result,
+        duration=(entry.ended or time.time()) - entry.started,
+        request_id=logcontext.REQUEST_ID.get(), job_id=job_id, error=entry.error)
+
+
+class RecordWatcher:
+    """The record of a change answered by a job (``202``), written in the job's own
+    transactions (``jobs.JobWatcher``): inserted ``accepted`` with the job's row, when
+    the change is accepted, and finished with the job's end.  No accepted change
+    without its record, and no transaction of its own on the hot path."""
+
+    def __init__(self, request: web.Request, route: str, entry: Entry):
+        self.request, self.route, self.entry = request, route, entry
+        self.request_id = logcontext.REQUEST_ID.get()  # the build may run in a thread
+        self.ended_in_job = False
+
+    def accepted(self, conn, job_id: str) -> None:
+        fields = _fields(self.request, self.route, 202, self.entry, job_id)
+        fields["request_id"] = self.request_id
+        self.entry.record_id = store.insert_conn(conn, fields)
+
+    def ended(self, conn, location: str, error: str) -> None:
+        entry = self.entry
+        assert entry.record_id is not None
+        objects = list(entry.objects)
+        made = location.rsplit("/", 1)[1] if location else ""
+        if made and made not in objects:
+            objects.append(made)
+        store.finish_conn(conn, entry.record_id, result="failed" if error else "done",
+                          error=error, objects=" ".join(objects),
+                          duration=time.time() - entry.started)
+        self.ended_in_job = True
+
+
+def record_watcher() -> RecordWatcher | None:
+    """``jobs.JobQueue.watcher_factories``: the watcher of a job submitted by an audited
+    request (None for a job no request started, or a second job of the same request)."""
+    entry = ENTRY.get()
+    if entry is None or entry.request is None or entry.watcher is not None \
+            or entry.record_id is not None:
+        return None
+    route = route_pattern(entry.request)
+    if not audited(entry.request, route, 202):
+        return None
+    entry.watcher = RecordWatcher(entry.request, route, entry)
+    return entry.watcher
 
 
 async def _record(request: web.Request, route: str, response: web.StreamResponse,
@@ -119,14 +175,8 @@ async def _record(request: web.Request, route: str, response: web.StreamResponse
         entry.objects.append(new_id)
     if response.status != 202:
         entry.result, entry.ended = "done", time.time()
-    fields = dict(
-        time=entry.started, role=requester_role(request), subject=request.get(SUBJECT, ""),
-        remote=(request.remote or "")[:64], method=request.method, route=route[:128],
-        kind=KINDS.get((request.method, route), f"{request.method} {route}")[:64],
-        objects=" ".join(entry.objects), status=response.status, result=entry.result,
-        duration=(entry.ended or time.time()) - entry.started,
-        request_id=logcontext.REQUEST_ID.get(), job_id=_job_id(response),
-        error=entry.error)  # the job may have ended already (queue.settle_middleware)
+    # the job may have ended already (queue.settle_middleware)
+    fields = _fields(request, route, response.status, entry, _job_id(response))
     try:
         entry.record_id = await rt.db.write(lambda s: store.insert(s, **fields))
         if entry.result != fields["result"]:  # the job ended while the record was written
@@ -159,6 +209,8 @@ def job_finished_hook(rt: Runtime):
         made = location.rsplit("/", 1)[1] if location else ""
         if made and made not in entry.objects:
             entry.objects.append(made)
+        if entry.watcher is not None and entry.watcher.ended_in_job:
+            return  # finished in the transaction that ended the job
         if entry.record_id is not None:
             await _finish(rt, entry)
     return hook
@@ -282,6 +334,7 @@ def setup(app: web.Application, rt: Runtime) -> None:
     """Route, job hook and the retention task of the audit trail."""
     app.router.add_get("/audit", list_audit)
     rt.runner.jobs.finished_hooks.append(job_finished_hook(rt))
+    rt.runner.jobs.watcher_factories.append(record_watcher)
     rt.runner.operation_observers.append(cleaner_observer(rt))
     app[PURGER] = []
     app.on_startup.append(_start_purger)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy import insert as insert_
 from sqlalchemy.orm import Session
 
@@ -28,12 +29,27 @@ class Filters:
 _INSERT = insert_(AuditRecord)  # built once: one record per accepted change (hot path)
 
 
+_FINISH = (update(AuditRecord).where(AuditRecord.id == bindparam("a_id"))
+           .values(result=bindparam("a_result"), error=bindparam("a_error"),
+                   objects=bindparam("a_objects"), duration=bindparam("a_duration")))
+
+
 def insert(s: Session, **fields) -> int:
-    return s.connection().execute(_INSERT, fields).inserted_primary_key[0]
+    return insert_conn(s.connection(), fields)
+
+
+def insert_conn(conn: Connection, fields: dict) -> int:
+    return conn.execute(_INSERT, fields).inserted_primary_key[0]
 
 
 def finish(s: Session, record_id: int, **fields) -> None:
     s.execute(update(AuditRecord).where(AuditRecord.id == record_id).values(**fields))
+
+
+def finish_conn(conn: Connection, record_id: int, result: str, error: str, objects: str,
+                duration: float) -> None:
+    conn.execute(_FINISH, {"a_id": record_id, "a_result": result, "a_error": error,
+                           "a_objects": objects, "a_duration": duration})
 
 
 def as_dict(r: AuditRecord) -> dict:

@@ -26,7 +26,7 @@ import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Connection
@@ -51,15 +51,34 @@ REQUEST_ROLE: ContextVar[str] = ContextVar("pyketi_request_role", default="admin
 DEFAULT_RETENTION_SECONDS = 24 * 3600
 
 
+class JobWatcher(Protocol):
+    """Something written with a job's rows, in the same transactions (the audit record
+    of the request that submitted it): ``accepted`` with the job's insert, ``ended``
+    with the job's end, so neither costs a transaction of its own."""
+
+    def accepted(self, conn: Connection, job_id: str) -> None: ...
+
+    def ended(self, conn: Connection, location: str, error: str) -> None: ...
+
+
 @dataclass
 class JobHandle:
     """The job a background task is running: lets the operation record the job's end in
     its own final transaction (``finish_in``); ``finished`` once that committed."""
     job_id: str
     finished: bool = False
+    watchers: tuple[JobWatcher, ...] = ()
 
     def finish_in(self, session: Session, location: str) -> None:
-        finish_job(session, self.job_id, location=location)
+        self.end_in(session, location, "")
+
+    def end_in(self, session: Session, location: str, error: str) -> None:
+        """Record the job's end (and its watchers') in ``session``'s transaction."""
+        finish_job(session, self.job_id, location=location, error=error)
+        if self.watchers:
+            conn = session.connection()
+            for watcher in self.watchers:
+                watcher.ended(conn, location, error)
 
 
 _CURRENT_JOB: ContextVar[JobHandle | None] = ContextVar("pyketi_current_job", default=None)
@@ -104,12 +123,20 @@ class JobQueue:
         self.finished_hooks: list[Callable[[str, str, str], Awaitable[None]]] = []
         # job id -> role, for the jobs this process runs whose end is not committed yet
         self.running: dict[str, str] = {}
+        # called on the event loop, in the submitting request's context, when a job is
+        # submitted: each returns a JobWatcher for that job, or None
+        self.watcher_factories: list[Callable[[], JobWatcher | None]] = []
         self._task_of: dict[str, asyncio.Task] = {}
 
+    def watchers(self) -> tuple[JobWatcher, ...]:
+        """The watchers of a job about to be submitted (call on the event loop, in the
+        submitting request's context; pass them to ``JobWatcher.accepted`` and ``spawn``)."""
+        return tuple(w for make in self.watcher_factories if (w := make()) is not None)
+
     def spawn(self, job_id: str, work: Callable[[], Awaitable[str]],
-              role: str = "admin") -> asyncio.Task:
+              role: str = "admin", watchers: tuple[JobWatcher, ...] = ()) -> asyncio.Task:
         """Run ``work`` (returns the resource location or "") and record its outcome."""
-        handle = JobHandle(job_id)
+        handle = JobHandle(job_id, watchers=watchers)
         self.running[job_id] = role
 
         async def runner() -> None:
@@ -124,11 +151,10 @@ class JobQueue:
                 elif not isinstance(e, OPERATION_LOGGED):
                     log.warning("job %s failed: %s", job_id, message)
                 if not handle.finished:
-                    await self.db.write(lambda s: finish_job(s, job_id, error=message))
+                    await self.db.write(lambda s: handle.end_in(s, "", message))
             else:
                 if not handle.finished:
-                    await self.db.write(lambda s: finish_job(s, job_id,
-                                                             location=location or ""))
+                    await self.db.write(lambda s: handle.end_in(s, location or "", ""))
             finally:
                 self.running.pop(job_id, None)
             for hook in self.finished_hooks:  # in the submitting request's context

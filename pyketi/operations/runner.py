@@ -160,14 +160,18 @@ class OperationRunner:
         undone and built afresh up to ``retries`` times. Returns the job id (202).
         """
         role = REQUEST_ROLE.get()  # here: the build runs in a worker thread
+        watchers = self.jobs.watchers()
         op_id = new_id()
 
         def record(s: Session) -> str:
             build(s, op_id)
             job_id = new_id()
-            sql.insert_job(s.connection(), dict(
+            conn = s.connection()
+            sql.insert_job(conn, dict(
                 id=job_id, status="pending", owner=self.instance_id, operation_id=op_id,
                 role=role, location="", error="", created_at=now(), finished_at=None))
+            for watcher in watchers:
+                watcher.accepted(conn, job_id)
             return job_id
 
         job_id = await self._accept(record, throttled)
@@ -193,7 +197,7 @@ class OperationRunner:
                 if throttled:
                     self.release_slot()
 
-        self.jobs.spawn(job_id, work, role)
+        self.jobs.spawn(job_id, work, role, watchers)
         return job_id
 
     async def _rebuild(self, build: Build, failed_op: str, error: Exception) -> str:
@@ -219,12 +223,15 @@ class OperationRunner:
         database change that may raise ApiErrors) is committed with the job, then
         ``work()`` runs in the background and returns the location."""
         role = REQUEST_ROLE.get()
+        watchers = self.jobs.watchers()
 
         def record(s: Session) -> str:
             if prepare is not None:
                 prepare(s)
             job_id = new_id()
             s.add(Job(id=job_id, status="pending", owner=self.instance_id, role=role))
+            for watcher in watchers:
+                watcher.accepted(s.connection(), job_id)
             return job_id
 
         job_id = await self._accept(record, throttled)
@@ -236,7 +243,7 @@ class OperationRunner:
                 if throttled:
                     self.release_slot()
 
-        self.jobs.spawn(job_id, run, role)
+        self.jobs.spawn(job_id, run, role, watchers)
         return job_id
 
     async def _accept(self, record: Callable[[Session], str], throttled: bool) -> str:
