@@ -36,9 +36,12 @@ def cluster(s: Session, cluster_id: str) -> dict | None:
     return None if c is None else cluster_info(s, c)
 
 
-def missing_cluster(s: Session, requested: list[str]) -> str | None:
-    """heketi's order: no cluster at all → "" ; else the first requested id not found."""
-    known = set(s.connection().execute(sql.CLUSTER_IDS).scalars())
+def missing_cluster(s: Session, requested: list[str],
+                    known: list[str] | None = None) -> str | None:
+    """heketi's order: no cluster at all → "" ; else the first requested id not found.
+    ``known``: every cluster id, when the caller has read them already."""
+    if known is None:
+        known = list(s.connection().execute(sql.CLUSTER_IDS).scalars())
     if not known:
         return ""
     for cid in requested:

@@ -118,9 +118,20 @@ def take_space(conn: Connection, device_id: str, kib: int) -> bool:
     return conn.execute(_TAKE_SPACE, {"d_id": device_id, "kib": kib}).rowcount == 1
 
 
+def take_space_of(conn: Connection, kib_by_device: dict[str, int]) -> bool:
+    """Take space from several devices (sorted: one lock order), one guarded UPDATE
+    executed for all of them; False when a device had not enough free (the caller
+    raises: the transaction is rolled back)."""
+    params = [{"d_id": d, "kib": kib} for d, kib in sorted(kib_by_device.items())]
+    if len(params) > 1 and conn.dialect.supports_sane_multi_rowcount:
+        return conn.execute(_TAKE_SPACE, params).rowcount == len(params)
+    return all([take_space(conn, p["d_id"], p["kib"]) for p in params])
+
+
 def give_space(conn: Connection, kib_by_device: dict[str, int]) -> None:
-    for device_id, kib in sorted(kib_by_device.items()):
-        conn.execute(_GIVE_SPACE, {"d_id": device_id, "kib": kib})
+    params = [{"d_id": d, "kib": kib} for d, kib in sorted(kib_by_device.items())]
+    if params:
+        conn.execute(_GIVE_SPACE, params)
 
 
 # -- volumes and bricks ----------------------------------------------------------------

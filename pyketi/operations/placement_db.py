@@ -52,11 +52,11 @@ def brick_rows(placement: Placement, volume_id: str, op_id: str | None,
 
 
 def take_space(s: Session, placement: Placement) -> None:
-    for device_id, taken in placement.device_usage.items():
-        # one UPDATE per device, guarded: it cannot take space the device does not have
-        if not sql.take_space(s.connection(), device_id, taken):
-            # pragma: no cover - placement guarantees free > need
-            raise RuntimeError(f"device {device_id} would be overbooked")
+    # one UPDATE per device, guarded: it cannot take space the device does not have
+    if not sql.take_space_of(s.connection(), placement.device_usage):
+        # pragma: no cover - placement guarantees free > need
+        raise RuntimeError("a device would be overbooked: "
+                           + ", ".join(sorted(placement.device_usage)))
 
 
 def insert_placement(s: Session, placement: Placement, volume_id: str,

@@ -123,7 +123,8 @@ def _allocate_gid(s: Session, rt: "Runtime", volume_id: str) -> int:
 def check_request(s: Session, rt: "Runtime", req: VolumeCreate) -> list[str]:
     """heketi's checks before placement, in its order: some cluster exists, every
     requested one exists, the size fits the smallest brick. Returns the clusters to try."""
-    missing = queries.missing_cluster(s, req.clusters)
+    known = list(s.connection().execute(sql.CLUSTER_IDS).scalars())
+    missing = queries.missing_cluster(s, req.clusters, known)
     if missing == "":
         raise BadRequest("No clusters configured")
     if missing is not None:
@@ -133,7 +134,7 @@ def check_request(s: Session, rt: "Runtime", req: VolumeCreate) -> list[str]:
     if req.size * GIB_KIB < minimum:
         raise BadRequest(f"Requested volume size ({req.size} GB) is smaller than the "
                          f"minimum supported volume size ({minimum})")
-    return req.clusters or list(s.connection().execute(sql.CLUSTER_IDS).scalars())
+    return req.clusters or known
 
 
 def build(s: Session, rt: "Runtime", req: VolumeCreate, volume_id: str, op_id: str,
