@@ -3,8 +3,9 @@
 pyketi in this process (auth on, mock executor, the benchmark's topology: 1 cluster of
 4 nodes x 8 devices), one client (``api_bench.Client``: POST, then poll the queue as
 heketi's client does) creating ``--volumes`` 1 GiB replica-3 volumes and deleting them.
-Every SQL statement the server sends is counted (SQLAlchemy ``before_cursor_execute``)
-together with every commit, per request: the POST or DELETE (with the job it starts,
+Every SQL statement the server sends is counted (SQLite: the driver's trace callback,
+which lists an ``executemany`` row by row; PostgreSQL: SQLAlchemy's
+``before_cursor_execute``) together with every commit, per request: the POST or DELETE (with the job it starts,
 which the 202 waits for: ``queue.settle_middleware``) and the poll that follows.
 
     .venv/bin/python bench/hot_statements.py [--database postgresql] [--volumes 20] [-v]
@@ -40,6 +41,22 @@ class Counter:
 
 
 def install(engine, counter: Counter) -> None:
+    """SQLite: the driver's trace callback (it also sees the statements ``db/fast.py``
+    sends past SQLAlchemy); PostgreSQL: SQLAlchemy's events."""
+    if engine.dialect.name == "sqlite":
+        def trace(statement: str) -> None:
+            text = " ".join(statement.split())
+            if text.upper() == "COMMIT":
+                counter.commits += 1
+            elif text.upper() not in ("BEGIN", "BEGIN IMMEDIATE", "ROLLBACK"):
+                counter.statements.append(text)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn, _record):
+            dbapi_conn.set_trace_callback(trace)
+        engine.dispose()  # connections opened before: without the callback
+        return
+
     @event.listens_for(engine, "before_cursor_execute")
     def _stmt(_conn, _cursor, statement, _params, _context, executemany):
         counter.statements.append(("(many) " if executemany else "") + " ".join(

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy import insert as insert_
 from sqlalchemy.orm import Session
 
+from pyketi.db import fast
 from pyketi.db.models import AuditRecord, Job
 
 MAX_LIMIT = 1000
@@ -39,7 +40,7 @@ def insert(s: Session, **fields) -> int:
 
 
 def insert_conn(conn: Connection, fields: dict) -> int:
-    return conn.execute(_INSERT, fields).inserted_primary_key[0]
+    return fast.inserted_id(fast.run(conn, _INSERT, fields))
 
 
 def finish(s: Session, record_id: int, **fields) -> None:
@@ -48,7 +49,7 @@ def finish(s: Session, record_id: int, **fields) -> None:
 
 def finish_conn(conn: Connection, record_id: int, result: str, error: str, objects: str,
                 duration: float) -> None:
-    conn.execute(_FINISH, {"a_id": record_id, "a_result": result, "a_error": error,
+    fast.run(conn, _FINISH, {"a_id": record_id, "a_result": result, "a_error": error,
                            "a_objects": objects, "a_duration": duration})
 
 

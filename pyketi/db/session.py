@@ -80,10 +80,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # pragma: no cover - trivial
-            if conn.get_execution_options().get("immediate"):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                conn.exec_driver_sql("BEGIN")
+            # straight to the driver: the same statement, without SQLAlchemy's execution
+            # machinery (a third of a short transaction's CPU)
+            conn.connection.driver_connection.execute(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate")
+                else "BEGIN")
 
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20)

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from sqlalchemy import bindparam, case, delete, func, insert, literal_column, select, update
 from sqlalchemy.engine import Connection, Row
 
+from pyketi.db.fast import run
 from pyketi.db.models import (Brick, Cluster, Device, Gid, Job, Node, NodeHostnames, Operation,
                               Volume)
 
@@ -47,11 +48,11 @@ def is_postgresql(conn: Connection) -> bool:
 def cluster_row(conn: Connection, cluster_id: str) -> Row | None:
     """(id, block, file) of a cluster, locked ``FOR UPDATE`` on PostgreSQL."""
     stmt = _CLUSTER_LOCKED if is_postgresql(conn) else _CLUSTER
-    return conn.execute(stmt, {"c_id": cluster_id}).first()
+    return run(conn, stmt, {"c_id": cluster_id}).first()
 
 
 def volume_name_used(conn: Connection, cluster_id: str, name: str) -> bool:
-    return conn.execute(_VOLUME_NAMED, {"c_id": cluster_id, "v_name": name}).first() is not None
+    return run(conn, _VOLUME_NAMED, {"c_id": cluster_id, "v_name": name}).first() is not None
 
 
 def volume_count(conn: Connection, cluster_id: str) -> int:
@@ -95,13 +96,13 @@ _FREE_DEVICES = (select(Device.id, Device.node_id, Device.free, Device.extent_si
 
 
 def cluster_nodes(conn: Connection, cluster_id: str) -> dict[str, NodeRow]:
-    return {r.id: NodeRow(*r) for r in conn.execute(_NODES, {"c_id": cluster_id})}
+    return {r.id: NodeRow(*r) for r in run(conn, _NODES, {"c_id": cluster_id})}
 
 
 def online_devices(conn: Connection, cluster_id: str) -> list[Row]:
     """(id, node_id, free, extent_size, tags) of the cluster's online, settled devices
     (the caller keeps those on usable nodes)."""
-    return list(conn.execute(_FREE_DEVICES, {"c_id": cluster_id}))
+    return list(run(conn, _FREE_DEVICES, {"c_id": cluster_id}))
 
 
 _TAKE_SPACE = (update(Device)
@@ -115,7 +116,7 @@ _GIVE_SPACE = (update(Device).where(Device.id == bindparam("d_id"))
 
 def take_space(conn: Connection, device_id: str, kib: int) -> bool:
     """Take ``kib`` from a device; False (nothing changed) if it has not that much free."""
-    return conn.execute(_TAKE_SPACE, {"d_id": device_id, "kib": kib}).rowcount == 1
+    return run(conn, _TAKE_SPACE, {"d_id": device_id, "kib": kib}).rowcount == 1
 
 
 def take_space_of(conn: Connection, kib_by_device: dict[str, int]) -> bool:
@@ -124,14 +125,14 @@ def take_space_of(conn: Connection, kib_by_device: dict[str, int]) -> bool:
     raises: the transaction is rolled back)."""
     params = [{"d_id": d, "kib": kib} for d, kib in sorted(kib_by_device.items())]
     if len(params) > 1 and conn.dialect.supports_sane_multi_rowcount:
-        return conn.execute(_TAKE_SPACE, params).rowcount == len(params)
+        return run(conn, _TAKE_SPACE, params).rowcount == len(params)
     return all([take_space(conn, p["d_id"], p["kib"]) for p in params])
 
 
 def give_space(conn: Connection, kib_by_device: dict[str, int]) -> None:
     params = [{"d_id": d, "kib": kib} for d, kib in sorted(kib_by_device.items())]
     if params:
-        conn.execute(_GIVE_SPACE, params)
+        run(conn, _GIVE_SPACE, params)
 
 
 # -- volumes and bricks ----------------------------------------------------------------
@@ -152,38 +153,38 @@ _DELETE_GIDS = delete(Gid).where(Gid.volume_id == bindparam("v_id"))
 
 
 def insert_volume(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(_INSERT_VOLUME, values)
+    run(conn, _INSERT_VOLUME, values)
 
 
 def insert_bricks(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(_INSERT_BRICK, rows)
+        run(conn, _INSERT_BRICK, rows)
 
 
 def volume_row(conn: Connection, volume_id: str, lock: bool = False) -> Row | None:
     """Every column of a volume; ``lock``: ``FOR UPDATE`` on PostgreSQL."""
     stmt = _VOLUME_LOCKED if lock and is_postgresql(conn) else _VOLUME
-    return conn.execute(stmt, {"v_id": volume_id}).first()
+    return run(conn, stmt, {"v_id": volume_id}).first()
 
 
 def volume_bricks(conn: Connection, volume_id: str) -> list[Row]:
     """Every column of the volume's bricks, in set order."""
-    return list(conn.execute(_BRICKS, {"v_id": volume_id}))
+    return list(run(conn, _BRICKS, {"v_id": volume_id}))
 
 
 def mark_volume(conn: Connection, volume_id: str, pending: str | None, busy: str | None) -> None:
-    conn.execute(_SET_VOLUME_MARKS, {"v_id": volume_id, "pending": pending, "busy": busy})
+    run(conn, _SET_VOLUME_MARKS, {"v_id": volume_id, "pending": pending, "busy": busy})
 
 
 def mark_bricks(conn: Connection, volume_id: str, op_id: str | None) -> None:
-    conn.execute(_SET_BRICK_MARK, {"v_id": volume_id, "op": op_id})
+    run(conn, _SET_BRICK_MARK, {"v_id": volume_id, "op": op_id})
 
 
 def delete_volume(conn: Connection, volume_id: str) -> None:
     """Delete a volume's bricks, its gid and the volume itself (space is the caller's)."""
-    conn.execute(_DELETE_BRICKS, {"v_id": volume_id})
-    conn.execute(_DELETE_GIDS, {"v_id": volume_id})
-    conn.execute(_DELETE_VOLUME, {"v_id": volume_id})
+    run(conn, _DELETE_BRICKS, {"v_id": volume_id})
+    run(conn, _DELETE_GIDS, {"v_id": volume_id})
+    run(conn, _DELETE_VOLUME, {"v_id": volume_id})
 
 
 def space_of(bricks: Iterable[Any], only: set[str] | None = None) -> dict[str, int]:
@@ -213,27 +214,27 @@ _TAKE_OWN_JOB = _TAKE_JOB.where(Job.role == bindparam("j_role"))
 
 
 def insert_operation(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(_INSERT_OPERATION, values)
+    run(conn, _INSERT_OPERATION, values)
 
 
 def delete_operation(conn: Connection, op_id: str) -> bool:
     """Delete an operation's row; False if there was none."""
-    return conn.execute(_DELETE_OPERATION, {"o_id": op_id}).rowcount == 1
+    return run(conn, _DELETE_OPERATION, {"o_id": op_id}).rowcount == 1
 
 
 def insert_job(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(_INSERT_JOB, values)
+    run(conn, _INSERT_JOB, values)
 
 
 def finish_job(conn: Connection, job_id: str, status: str, location: str, error: str,
                finished_at: float) -> None:
-    conn.execute(_FINISH_JOB, {"j_id": job_id, "j_status": status, "j_location": location,
+    run(conn, _FINISH_JOB, {"j_id": job_id, "j_status": status, "j_location": location,
                                "j_error": error, "j_finished": finished_at})
 
 
 def job_row(conn: Connection, job_id: str) -> Row | None:
     """(status, role, location, error, finished_at) of a job."""
-    return conn.execute(_JOB, {"j_id": job_id}).first()
+    return run(conn, _JOB, {"j_id": job_id}).first()
 
 
 def take_finished_job(conn: Connection, job_id: str, role: str | None,
@@ -244,11 +245,11 @@ def take_finished_job(conn: Connection, job_id: str, role: str | None,
     if not conn.dialect.delete_returning:
         return None
     if role is None:
-        return conn.execute(_TAKE_JOB, {"j_id": job_id, "j_cutoff": cutoff}).first()
-    return conn.execute(_TAKE_OWN_JOB, {"j_id": job_id, "j_cutoff": cutoff,
+        return run(conn, _TAKE_JOB, {"j_id": job_id, "j_cutoff": cutoff}).first()
+    return run(conn, _TAKE_OWN_JOB, {"j_id": job_id, "j_cutoff": cutoff,
                                         "j_role": role}).first()
 
 
 def consume_job(conn: Connection, job_id: str) -> bool:
     """Delete a finished job; False if it is gone or still pending (another reader won)."""
-    return conn.execute(_CONSUME_JOB, {"j_id": job_id}).rowcount == 1
+    return run(conn, _CONSUME_JOB, {"j_id": job_id}).rowcount == 1
