@@ -21,6 +21,7 @@ from collections import namedtuple
 from typing import Any, Iterator, Sequence
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 _UNSUITABLE = object()
 # (statement, parameter keys) -> plan; statements are built once, at import (a statement
@@ -121,12 +122,19 @@ def run(conn: Connection, stmt: Any, params: dict[str, Any] | list[dict[str, Any
     if plan is _UNSUITABLE or (many and plan.returns):
         return conn.execute(stmt, params)
     cursor = conn.connection.driver_connection.cursor()
+    args: Any = None
     try:
         if many:
-            cursor.executemany(plan.sql, [plan.args(p) for p in params])
+            args = [plan.args(p) for p in params]
+            cursor.executemany(plan.sql, args)
             return Rows([], cursor.rowcount, None)
-        cursor.execute(plan.sql, plan.args(params))
+        args = plan.args(params)
+        cursor.execute(plan.sql, args)
         rows = plan.rows(cursor.fetchall()) if plan.returns else []
         return Rows(rows, cursor.rowcount, cursor.lastrowid)
+    except conn.dialect.loaded_dbapi.Error as e:
+        # the exception SQLAlchemy raises for it (IntegrityError, OperationalError...)
+        raise DBAPIError.instance(plan.sql, args, e, conn.dialect.loaded_dbapi.Error,
+                                  dialect=conn.dialect) from e
     finally:
         cursor.close()
