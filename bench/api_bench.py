@@ -33,6 +33,7 @@ import contextlib
 import hashlib
 import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -416,9 +417,10 @@ def topology_info_seconds(base: str) -> float:
     from pyketi.client.api import Client as SyncClient
 
     client = SyncClient(base, "admin", KEY)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     info = client.topology_info()
     elapsed = time.perf_counter() - t0
+    topology_info_seconds.cpu = time.thread_time() - cpu0  # type: ignore[attr-defined]
     assert info["clusters"], info
     return elapsed
 
@@ -427,10 +429,13 @@ def cli_topology_info_seconds(base: str) -> float:
     """``pyketi-cli topology info`` (text output), start to exit."""
     env = {**clean_env(), "HEKETI_CLI_SERVER": base, "HEKETI_CLI_USER": "admin",
            "HEKETI_CLI_KEY": KEY}
-    t0 = time.perf_counter()
+    t0, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, "-m", "pyketi.cli", "topology", "info"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI's CPU, start to exit
+    cli_topology_info_seconds.cpu = (  # type: ignore[attr-defined]
+        after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if done.returncode != 0 or b"Cluster Id:" not in done.stdout:
         raise RuntimeError(f"pyketi-cli topology info: {done.returncode} {done.stderr[-300:]!r}")
     return elapsed
@@ -460,8 +465,11 @@ async def scale_measure(base: str, pid: int, creates: int, with_topology: bool) 
             loop = asyncio.get_running_loop()
             out["topology_info_s"] = await loop.run_in_executor(None, topology_info_seconds,
                                                                 base)
+            out["topology_info_cpu_s"] = topology_info_seconds.cpu  # type: ignore[attr-defined]
             out["cli_topology_info_s"] = await loop.run_in_executor(
                 None, cli_topology_info_seconds, base)
+            out["cli_topology_info_cpu_s"] = (
+                cli_topology_info_seconds.cpu)  # type: ignore[attr-defined]
         out["rss_mib"], out["rss_peak_mib"] = rss_mib(pid)
         out["load"] = loadavg()
         return out
@@ -527,8 +535,9 @@ def run_scale(args: argparse.Namespace) -> dict:
           f"{summary['empty']['create_cpu_ms']:.1f} ms; GET /volumes {fig('volumes_s')} (server CPU "
           f"{fig('volumes_cpu_s')}), /db/dump {fig('dump_s')} (CPU {fig('dump_cpu_s')}), "
           f"GET /topology {fig('topology_s')} (CPU {fig('topology_cpu_s')}), client "
-          f"topology_info {fig('topology_info_s')}, pyketi-cli topology info "
-          f"{fig('cli_topology_info_s')}; RSS {pre['rss_mib']:.0f} MiB (peak "
+          f"topology_info {fig('topology_info_s')} (CPU {fig('topology_info_cpu_s')}), "
+          f"pyketi-cli topology info {fig('cli_topology_info_s')} (CPU "
+          f"{fig('cli_topology_info_cpu_s')}); RSS {pre['rss_mib']:.0f} MiB (peak "
           f"{pre['rss_peak_mib']:.0f}); import {pre['import_s']:.1f} s; loads "
           f"{', '.join(pre['loads'])}")
     return {"mode": "scale", "database": args.database, "volumes": args.scale,

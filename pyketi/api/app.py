@@ -28,6 +28,9 @@ from pyketi.operations.runtime import Runtime
 
 log = logging.getLogger("pyketi.api")
 OPEN_PATHS = {"/hello", "/metrics"} | health.PATHS | openapi.PATHS
+# pyketi's own routes that heketi has not: another method answers as heketi does for a
+# path it does not know (404), not as for a known path (405)
+NOT_HEKETIS = topology.PATHS
 _QUERY_SAFE = "".join(c for c in string.punctuation if c not in "\"<>\\^`{|}")
 
 
@@ -38,6 +41,8 @@ async def errors_middleware(request: web.Request, handler):
     except ApiError as e:
         return text_error(e.status, e.message)
     except web.HTTPMethodNotAllowed:
+        if request.path in NOT_HEKETIS:
+            return text_error(404, "Invalid path or request")
         return web.Response(status=405)
     except web.HTTPNotFound:
         return text_error(404, "Invalid path or request")
@@ -115,6 +120,8 @@ async def strict_slash_middleware(request: web.Request, handler):
         target = path.rstrip("/") or "/"
         match = await request.app.router.resolve(request.clone(rel_url=target))
         if isinstance(match.http_exception, web.HTTPMethodNotAllowed):
+            if target in NOT_HEKETIS:
+                return text_error(404, "Invalid path or request")
             return web.Response(status=405)
         if match.http_exception is None:
             # the raw query (the decoded one may hold CR/LF: a header injection), and

@@ -17,6 +17,9 @@ from pyketi.api.responses import chunked_json
 from pyketi.db import topology
 
 
+PATHS = frozenset({"/topology"})
+
+
 async def info(request: web.Request) -> web.Response:
     return chunked_json(await runtime(request).db.read_bulk(topology.chunks))
 

@@ -7,15 +7,13 @@ as heketi-cli does.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 import pyketi
-from pyketi.cli import (audit, brick, cluster, completion, db, device, loglevel, node,
-                        server, topology, volume)
 from pyketi.cli.args import HelpFormatter, Parser, UsageError, add_global_options
 from pyketi.cli.context import CliError, Context, Settings
-from pyketi.cli.topology_file import TopologyFileError
 from pyketi.client import PyketiError, WaitInterrupted
 
 EXIT_ERROR = 255
@@ -27,20 +25,44 @@ PYKETI_CLI_* names, which win when both are set); flags win over both.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+# the command groups, in the order of the help; each a module pyketi.cli.<name> with
+# register(subparsers)
+COMMANDS = ("cluster", "node", "device", "volume", "brick", "topology", "db", "server",
+            "loglevel", "audit", "completion")
+_VALUE_OPTIONS = ("-s", "--server", "--user", "--secret", "-C", "--tls-cert")
+_FLAG_OPTIONS = ("--json", "-I", "--insecure-tls")
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command group ``argv`` names when only global options come before it, the
+    parser then need not describe the other groups (their modules are not even
+    imported); None (build them all) for anything else: help, version, a typo."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token in _VALUE_OPTIONS:
+            if next(tokens, None) is None:
+                return None
+        elif not (token in _FLAG_OPTIONS
+                  or token.startswith(tuple(f"{o}=" for o in _VALUE_OPTIONS if o[1] == "-"))):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command tree, or with ``only`` the root and that one group."""
     parser = Parser(prog="pyketi-cli", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.set_defaults(handler=None, help_parser=parser)
     add_global_options(parser, leaf=False)
     parser.add_argument("-v", "--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (cluster, node, device, volume, brick, topology, db, server, loglevel,
-                   audit, completion):
-        module.register(sub)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"pyketi.cli.{name}").register(sub)
     return parser
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args, extras = build_parser().parse_known_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extras = build_parser(command_of(argv)).parse_known_args(argv)
     if extras:
         # cobra lets a trailing list (tags, ids) continue after a flag:
         # "settags ID --exact a:b" -- argparse leaves "a:b" over
@@ -61,7 +83,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
-    except (CliError, PyketiError, TopologyFileError, UsageError) as exc:
+    except (CliError, PyketiError, UsageError) as exc:
         _flush_stdout()
         sys.stderr.write(f"Error: {exc}\n")
         return EXIT_ERROR

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyketi.cli import gotemplate, output, topology_file
+from pyketi.cli import output
 from pyketi.cli.args import Commands
 from pyketi.cli.context import CliError, Context
-from pyketi.cli.topology_file import ClusterSpec, NodeSpec
 from pyketi.client import PyketiError
 from pyketi.client.models import NodeInfo, TopologyInfo
+
+if TYPE_CHECKING:
+    from pyketi.cli.topology_file import ClusterSpec, NodeSpec
+
+# ``topology_file`` (load) and ``gotemplate`` (info -T) are imported where they are
+# used: every pyketi-cli command imports this module, few need them
 
 
 @dataclass
@@ -140,9 +146,13 @@ def _plural(count: int, word: str) -> str:
 
 
 def load(ctx: Context, args: argparse.Namespace) -> None:
+    from pyketi.cli import topology_file
     if not args.topology_file:
         raise CliError("Missing configuration file (--json=FILE)")
-    topology = topology_file.load(args.topology_file)
+    try:
+        topology = topology_file.load(args.topology_file)
+    except topology_file.TopologyFileError as exc:
+        raise CliError(str(exc)) from None
     for warning in topology.warnings:
         ctx.warn(warning)
     with ctx.wait("Reading current topology"):
@@ -161,6 +171,7 @@ def info(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.wait("Reading topology"):
         topology = ctx.client.topology_info()
     if args.template and not ctx.json:
+        from pyketi.cli import gotemplate
         try:
             text = gotemplate.render(args.template, topology)
         except gotemplate.TemplateError as exc:

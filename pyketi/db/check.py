@@ -30,7 +30,12 @@ def check(s: Session) -> dict:
     ops = set(conn.execute(select(Operation.id)).scalars())
     out: dict = {}
 
-    out["clusters"] = _section(len(clusters), 0, [])
+    per_cluster: dict[str, int] = {}
+    for v in volumes.values():
+        per_cluster[v.cluster_id] = per_cluster.get(v.cluster_id, 0) + 1
+    p = [f"Cluster {c.id} counts {c.volume_count} volumes but has {per_cluster.get(c.id, 0)}"
+         for c in clusters.values() if c.volume_count != per_cluster.get(c.id, 0)]
+    out["clusters"] = _section(len(clusters), 0, p)
     p = [f"Node {n.id} references unknown cluster {n.cluster_id}"
          for n in nodes.values() if n.cluster_id not in clusters]
     out["nodes"] = _section(len(nodes), sum(1 for n in nodes.values() if n.pending_op), p)

@@ -33,6 +33,9 @@ class Cluster(Base):
     block: Mapped[bool] = mapped_column(Boolean, default=False)
     file: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # rows of ``volumes`` naming this cluster: kept by the database's triggers (revision
+    # 0004), never written by pyketi; read with the row by every create
+    volume_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     nodes: Mapped[list["Node"]] = relationship(back_populates="cluster", order_by="Node.id")
     volumes: Mapped[list["Volume"]] = relationship(back_populates="cluster", order_by="Volume.id")

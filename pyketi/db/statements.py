@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, case, delete, func, insert, literal_column, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pyketi.db.fast import run
@@ -27,18 +27,14 @@ from pyketi.db.models import (Brick, Cluster, Device, Gid, Job, Node, NodeHostna
 # -- clusters ------------------------------------------------------------------------
 
 CLUSTER_IDS = select(Cluster.id).order_by(Cluster.id)
-_CLUSTER = select(Cluster.id, Cluster.block, Cluster.file).where(Cluster.id == bindparam("c_id"))
+# volume_count: kept by the database's triggers on ``volumes`` (migration 0004); read
+# under the row lock (PostgreSQL) or in the single write transaction (SQLite), it is
+# exact when a create checks heketi's max_volumes_per_cluster
+_CLUSTER = select(Cluster.id, Cluster.block, Cluster.file, Cluster.volume_count).where(
+    Cluster.id == bindparam("c_id"))
 _CLUSTER_LOCKED = _CLUSTER.with_for_update()
 _VOLUME_NAMED = select(Volume.id).where(Volume.cluster_id == bindparam("c_id"),
                                         Volume.name == bindparam("v_name")).limit(1)
-_VOLUME_COUNT = (select(func.count()).select_from(Volume)
-                 .where(Volume.cluster_id == bindparam("c_id")))
-# SQLite: rowids are distinct positive integers, so the largest is at least the number of
-# rows; read from the end of the table's b-tree, without a scan
-_VOLUME_ROWID_TOP = select(func.max(literal_column("rowid"))).select_from(Volume)
-_VOLUME_COUNT_UPTO = select(func.count()).select_from(
-    select(literal_column("1")).select_from(Volume)
-    .where(Volume.cluster_id == bindparam("c_id")).limit(bindparam("upto")).subquery())
 
 
 def is_postgresql(conn: Connection) -> bool:
@@ -46,30 +42,13 @@ def is_postgresql(conn: Connection) -> bool:
 
 
 def cluster_row(conn: Connection, cluster_id: str) -> Row | None:
-    """(id, block, file) of a cluster, locked ``FOR UPDATE`` on PostgreSQL."""
+    """(id, block, file, volume_count) of a cluster, locked ``FOR UPDATE`` on PostgreSQL."""
     stmt = _CLUSTER_LOCKED if is_postgresql(conn) else _CLUSTER
     return run(conn, stmt, {"c_id": cluster_id}).first()
 
 
 def volume_name_used(conn: Connection, cluster_id: str, name: str) -> bool:
     return run(conn, _VOLUME_NAMED, {"c_id": cluster_id, "v_name": name}).first() is not None
-
-
-def volume_count(conn: Connection, cluster_id: str) -> int:
-    return conn.execute(_VOLUME_COUNT, {"c_id": cluster_id}).scalar_one()
-
-
-def volume_count_reaches(conn: Connection, cluster_id: str, limit: int) -> bool:
-    """Whether the cluster holds ``limit`` volumes or more, counting no further than
-    the limit (on SQLite not at all while the whole table holds fewer rows): every
-    create asks, and a count of 10,000 volumes was most of what a create with
-    10,000 volumes cost more than one with none."""
-    if limit <= 0:
-        return True
-    if not is_postgresql(conn) and (conn.execute(_VOLUME_ROWID_TOP).scalar() or 0) < limit:
-        return False
-    return conn.execute(_VOLUME_COUNT_UPTO, {"c_id": cluster_id, "upto": limit}
-                        ).scalar_one() >= limit
 
 
 # -- nodes and devices -----------------------------------------------------------------

@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import Select, String, select, type_coerce
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from pyketi import shapes
@@ -67,14 +69,29 @@ class _Cluster:
                                      brick_infos=self._infos_of_volume.get(v.id, []))
 
 
+_BRICKS = select(Brick.id, Brick.path, Brick.device_id, Brick.node_id, Brick.volume_id,
+                 Brick.size, Brick.pending_op)
+_VOLUMES = select(*_VOLUME_RAW).where(Volume.pending_op.is_(None))
+
+
+def _by_id(conn: Connection, stmt: Select, id_column: Any) -> list:
+    """The rows in id order.  SQLite sorts by walking the id index and fetching each
+    row from the table (30,000 bricks: twice the time of reading them in table order
+    and sorting here); its order of text is by bytes, as Python's of ASCII ids.
+    PostgreSQL sorts by the database's collation: it keeps its ``ORDER BY``."""
+    if conn.dialect.name != "sqlite":
+        return conn.execute(stmt.order_by(id_column)).all()
+    rows = conn.execute(stmt).all()
+    rows.sort(key=itemgetter(0))
+    return rows
+
+
 def _clusters(s: Session) -> list[_Cluster]:
     conn = s.connection()
     brick_fields = shapes.brick_fields
     infos_of_volume: dict[str, list[dict]] = {}
     infos_of_device: dict[str, list[dict]] = {}
-    for bid, path, did, nid, vid, size, pending in conn.execute(
-            select(Brick.id, Brick.path, Brick.device_id, Brick.node_id, Brick.volume_id,
-                   Brick.size, Brick.pending_op).order_by(Brick.id)).all():
+    for bid, path, did, nid, vid, size, pending in _by_id(conn, _BRICKS, Brick.id):
         info = brick_fields(bid, path, did, nid, vid, size)
         infos_of_volume.setdefault(vid, []).append(info)
         if pending is None:
@@ -88,8 +105,7 @@ def _clusters(s: Session) -> list[_Cluster]:
         nodes_of_cluster.setdefault(n.cluster_id, []).append(n)
     volumes_of_cluster: dict[str, list] = {}
     decoded = _Decoded()
-    for v in conn.execute(select(*_VOLUME_RAW).where(Volume.pending_op.is_(None))
-                          .order_by(Volume.id)).all():
+    for v in _by_id(conn, _VOLUMES, Volume.id):
         volumes_of_cluster.setdefault(v.cluster_id, []).append(_volume_row(v, decoded))
     return [_Cluster(c, volumes_of_cluster.get(c.id, []), nodes_of_cluster.get(c.id, []),
                      infos_of_volume, infos_of_device, devices_of_node)
@@ -103,9 +119,9 @@ def topology(s: Session) -> dict:
                           "block": c.block, "file": c.file} for c in _clusters(s)]}
 
 
-def _encode(value: Any) -> str:
-    """heketi's compact JSON (``api.responses.dumps`` without the newline)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# heketi's compact JSON (``api.responses.dumps`` without the newline); one encoder for
+# every call (``json.dumps`` with options builds a new one each time)
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _pieces(s: Session) -> Iterator[str]:

@@ -40,10 +40,15 @@ def _snapshot(s: Session) -> _Snapshot:
     devices: dict[str, set[str]] = {}
     for d in s.execute(select(Device)).scalars():
         devices.setdefault(d.node_id, set()).add(d.id)
+    # every brick in one query (10,000 volumes were 10,000 queries), in table order as
+    # the per-volume reads returned them
+    bricks_of: dict[str, list] = {}
+    for b in s.connection().execute(select(*Brick.__table__.c)):
+        bricks_of.setdefault(b.volume_id, []).append(b)
     volumes, pending = [], set()
     for v in s.execute(select(Volume).order_by(Volume.id)).scalars():
         bricks = []
-        for b in s.execute(select(Brick).where(Brick.volume_id == v.id)).scalars():
+        for b in bricks_of.get(v.id, []):
             n = nodes[b.node_id]
             bricks.append(DbBrick(b.id, v.id, n.manage, n.storage, b.device_id, b.path,
                                   b.lvm_lv or f"brick_{b.id}", b.lvm_thin_pool,

@@ -85,8 +85,8 @@ def cluster_problem(s: Session, rt: "Runtime", cluster: Any, req: VolumeCreate,
     if sql.volume_name_used(conn, cluster.id, name):
         return f"Volume name '{name}' already in use"
     limit = rt.config.max_volumes_per_cluster
-    if limit >= 0 and sql.volume_count_reaches(conn, cluster.id, limit):
-        return f"Cluster has {sql.volume_count(conn, cluster.id)} volumes and limit is {limit}"
+    if limit >= 0 and cluster.volume_count >= limit:
+        return f"Cluster has {cluster.volume_count} volumes and limit is {limit}"
     return None
 
 

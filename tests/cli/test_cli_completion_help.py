@@ -61,3 +61,39 @@ def test_help_shows_defaults_as_cobra_does():
     assert "allow block volumes (default true)" in cluster
     assert "allow file volumes (default true)" in cluster
     assert "server URL (env HEKETI_CLI_SERVER, default http://localhost:8080)" in cluster
+
+
+def _helps(parser, path=()) -> dict:
+    """Every parser's help text in a tree, by command path."""
+    import argparse
+    out = {(path, "help"): parser.format_help(), (path, "usage"): parser.format_usage()}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                out.update(_helps(child, (*path, name)))
+    return out
+
+
+def test_a_command_parses_with_only_its_group_built_and_reads_the_same():
+    """pyketi-cli builds the parser of the command group it runs only (the others are
+    not imported): every help and usage text of the group is the one of the whole tree."""
+    from pyketi.cli import main
+    full = _helps(main.build_parser())
+    for name in main.COMMANDS:
+        assert main.command_of([name, "info"]) == name
+        alone = _helps(main.build_parser(name))
+        mine = {(path, kind): v for (path, kind), v in full.items() if path[:1] == (name,)}
+        assert mine and {(path, kind): v for (path, kind), v in alone.items() if path} == mine
+    assert main.command_of(["-s", "http://h:1", "--user=admin", "--json", "-I", "--secret",
+                            "topology", "topology", "info"]) == "topology"
+    for argv in ([], ["--help"], ["-h", "volume"], ["-v"], ["vollume", "list"], ["-s"],
+                 ["--ser", "http://h:1", "volume", "list"], ["-shttp://h:1", "volume"]):
+        assert main.command_of(argv) is None, argv
+
+
+def test_errors_and_help_of_the_root_are_the_whole_trees():
+    assert "topology" in CLI.fails("topologi", "info").stderr
+    root = CLI.ok("--help").stdout
+    assert all(name in root for name in ("cluster", "volume", "audit", "completion"))
+    assert CLI.ok("--user", "admin", "topology", "--help").stdout == CLI.ok(
+        "topology", "--help").stdout
