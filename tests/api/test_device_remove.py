@@ -2,6 +2,7 @@
 when the old disk or node is dead; heal info is checked first and shown as the
 operation's progress; a removal with no replacement says why and moves nothing."""
 
+import asyncio
 import logging
 
 from apihelp import GateExecutor
@@ -269,3 +270,38 @@ async def test_a_removal_with_one_brick_without_replacement_moves_none(api):
     for vol in (plain, strict):
         assert (await api.get(f"/volumes/{vol['id']}")).json()["bricks"] == vol["bricks"]
     assert (await api.get(f"/nodes/{nodes[0]}")).json()["state"] == "offline"
+
+
+async def test_removal_progress_is_shown_by_every_instance_on_the_database(make_api, db_url):
+    """Two servers on one database: the one running a device removal writes its progress
+    to the operation's row (which brick, heal info, step), so the other one shows the
+    same progress; once the removal is done neither lists anything."""
+    ex = GateExecutor("volume_replace_brick")
+    runs = await make_api(db_url, executor=ex)
+    other = await make_api(db_url, executor=ex)  # the same (mock) nodes
+    await runs.topology(nodes=4, devices=1)
+    vol = await other.volume(1)
+    victim = vol["bricks"][0]
+    assert (await _state(runs, f"/devices/{victim['device']}", "offline")).status == 204
+    reply = await runs.post(f"/devices/{victim['device']}/state", {"state": "failed"})
+    await ex.reached()
+    [here] = (await runs.get("/operations/pending")).json()["pendingoperations"]
+    assert here["progress"].startswith(f"device remove: device {victim['device']}, brick 1 "
+                                       f"of 1 ({victim['id']}); heal info of {vol['name']} ")
+    assert here["progress"].endswith("; step 3/4 brick_replace on -"), here["progress"]
+
+    async def seen_by_other() -> dict:
+        for _ in range(100):  # written right after each report, by a task: a moment
+            [op] = (await other.get("/operations/pending")).json()["pendingoperations"]
+            if op.get("progress") == here["progress"]:
+                return op
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{op} never showed {here['progress']!r}")
+    op = await seen_by_other()
+    assert (op["id"], op["type_name"], op["sub_status"]) == (here["id"], "evict-brick", "")
+    details = (await other.get(f"/operations/pending/{op['id']}")).json()
+    assert details["progress"] == here["progress"]
+    ex.release()
+    assert (await runs.wait(reply)).status == 204
+    for api in (runs, other):
+        assert (await api.get("/operations/pending")).json()["pendingoperations"] == []
