@@ -23,6 +23,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from sshd_server import ensure_sshd
+
 PROGRAMS = ("awk", "chmod", "chown", "mkdir", "mkfs.xfs", "mount", "rmdir", "sed",
             "systemctl", "umount", "wipefs", "gluster", "lvmwrap")
 
@@ -120,3 +124,11 @@ class StubNode:
             flag.write_text("")
         else:
             flag.unlink(missing_ok=True)
+
+
+def stub_node_or_skip(d: Path) -> StubNode:
+    """A ``StubNode`` in ``d``; the test is skipped when no sshd can serve it."""
+    reason = ensure_sshd()
+    if reason:
+        pytest.skip(reason)
+    return StubNode(d)

@@ -14,8 +14,8 @@ import logging
 import pytest
 
 from pyketi.executors.factory import make_executor
-from sshd_server import Sshd, ensure_sshd
-from stub_node import StubNode
+from sshd_server import Sshd
+from stub_node import stub_node_or_skip
 
 NODES = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 REASON = "Connection failed. Please check if gluster daemon is operational."
@@ -23,10 +23,7 @@ REASON = "Connection failed. Please check if gluster daemon is operational."
 
 @pytest.fixture
 def nodes(tmp_path):
-    reason = ensure_sshd()
-    if reason:
-        pytest.skip(reason)
-    stub = StubNode(tmp_path / "node")
+    stub = stub_node_or_skip(tmp_path / "node")
     (tmp_path / "sshd").mkdir()
     sshd = Sshd(tmp_path / "sshd", addresses=NODES, extra_config=stub.sshd_config)
     try:
