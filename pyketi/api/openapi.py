@@ -122,8 +122,9 @@ SCHEMAS: dict[str, Schema] = {
                              "status": {"type": "string", "enum": ["", "stale", "failed"]},
                              "sub_status": {"type": "string", "enum": ["", "in-flight"]},
                              "progress": {"type": "string", "description": (
-                                 "pyketi: how an operation running in this server is going "
-                                 "(which brick of a device remove, heal info, step); "
+                                 "pyketi: how an operation is going (which brick of a "
+                                 "device remove, heal info, step): from the server running "
+                                 "it, or as that instance last wrote it (removals); "
                                  "absent otherwise")}},
                             ["id", "type_name", "status", "sub_status"]),
     "PendingOperationList": obj({"pendingoperations": array(ref("PendingOperation"))},

@@ -22,8 +22,10 @@ def _summary(op: Operation, rt: "Runtime") -> dict:
     kd = KINDS.get(op.type)
     out = {"id": op.id, "type_name": kd.type_name if kd else "unknown", "status": op.status,
            "sub_status": "in-flight" if op.id in rt.runner.running_ops else ""}
-    progress = rt.runner.progress(op.id)
-    if progress:  # pyketi: how an operation running in this server is going
+    # pyketi: how it is going - as this server knows it when it runs here, else as the
+    # instance running it wrote it (a device/node removal)
+    progress = rt.runner.progress(op.id) or op.progress
+    if progress:
         out["progress"] = progress
     return out
 

@@ -158,7 +158,7 @@ class PendingOperation(TypedDict):
     type_name: str
     status: str
     sub_status: str
-    progress: NotRequired[str]  # pyketi: while it runs in the server answering
+    progress: NotRequired[str]  # pyketi: from the server running it, or its row
 
 
 class PendingChange(TypedDict):

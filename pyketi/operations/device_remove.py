@@ -16,13 +16,14 @@ strict), so the choice is explainable.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pyketi.db.models import Brick, Device, Volume
+from pyketi.db.models import Brick, Device, Operation, Volume
 from pyketi.db.session import lock_row
 from pyketi.errors import Conflict, NotFound
 from pyketi.ids import new_id
@@ -38,6 +39,8 @@ from pyketi.placement.replacement import NoReplacement
 
 if TYPE_CHECKING:
     from pyketi.operations.runtime import Runtime
+
+log = logging.getLogger("pyketi.operations")
 
 
 @dataclass
@@ -183,12 +186,55 @@ def build_evict(s: Session, rt: "Runtime", device_id: str, brick_id: str,
     return op_id
 
 
-def _finalize(s: Session, _op_id: str, data: EvictData, _results: dict) -> None:
+def _finalize(s: Session, _op_id: str, data: EvictData, results: dict) -> None:
     old = s.get(Brick, data.old)
     if old is not None:
         placement_db.release_bricks(s, [old])
     s.get(Brick, data.new).pending_op = None
     s.get(Volume, data.volume_id).busy_op = None
+    left = results.get("bricks_destroy_quietly")
+    if left is not None and left.hosts:
+        defer_leftovers(s, left, data.volume_id)
+
+
+@dataclass
+class LeftoverData(Record):
+    bricks: list[str]   # ids of the bricks (gone from the database) left on the node
+    volume_id: str      # the volume they belonged to
+
+
+def defer_leftovers(s: Session, left: bricks.BrickHosts, volume_id: str) -> str:
+    """Bricks replaced away whose node did not answer stay on it: record their destroy as
+    a ``leftover-bricks`` operation, ``failed`` and owned by no instance, so the first
+    background cleaner takes it and retries it each round until the node answers (the
+    deferred undo; the volume is not held meanwhile)."""
+    op_id = new_id()
+    ids = [b.id for host_bricks in left.hosts.values() for b in host_bricks]
+    engine.new_operation(s, op_id, "leftover-bricks", "",
+                         [Step("bricks_destroy_when_back", left)],
+                         [{"id": i, "description": "Delete brick left on a node that did not "
+                                                   "answer"} for i in ids],
+                         LeftoverData(ids, volume_id))
+    engine.take_built(op_id)  # run by a cleaner, never by this build
+    s.execute(update(Operation).where(Operation.id == op_id).values(
+        status="failed", error=f"node {', '.join(left.hosts)} did not answer: brick(s) "
+                               f"{', '.join(ids)} left there, destroyed when it answers"))
+    return op_id
+
+
+def forget_leftovers(s: Session, host: str) -> None:
+    """The node ``host`` is deleted from pyketi: bricks left on it are no longer pyketi's
+    to destroy (its cleaner would try forever); said in the log."""
+    for op in s.execute(select(Operation).where(Operation.type == "leftover-bricks")).scalars():
+        if any(host in st["args"]["hosts"] for st in op.spec.get("steps", [])):
+            log.warning("node %s deleted: brick(s) %s left on it are no longer cleaned up "
+                        "by pyketi (operation %s dropped)", host,
+                        ", ".join(c.get("id", "") for c in op.changes), op.id)
+            s.delete(op)
+
+
+def _no_change(_s: Session, _op_id: str, _data: LeftoverData, _results: dict) -> None:
+    """A leftover's destroy changes nothing in the database (its bricks are gone there)."""
 
 
 def _rollback(s: Session, _op_id: str, data: EvictData, _results: dict) -> None:
@@ -201,6 +247,7 @@ def _rollback(s: Session, _op_id: str, data: EvictData, _results: dict) -> None:
 
 
 KIND = KindDef("evict-brick", "rollback", EvictData, _finalize, _rollback)
+LEFTOVER_KIND = KindDef("leftover-bricks", "forward", LeftoverData, _no_change, _no_change)
 
 
 def build_evict_brick(s: Session, rt: "Runtime", brick_id: str, op_id: str,

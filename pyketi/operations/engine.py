@@ -82,7 +82,8 @@ def new_operation(session: Session, op_id: str, kind_name: str, owner: str,
     values = dict(id=op_id, type=kind_name, status="", owner=owner,
                   spec={"kind": kind_name, "steps": [st.to_json() for st in steps],
                         "data": data.to_json()},
-                  changes=changes, started_steps=[], error="", created_at=now())
+                  changes=changes, started_steps=[], error="", progress="",
+                  created_at=now())
     sql.insert_operation(session.connection(), values)  # prepared: the hot path
     op = Operation(**values)  # not in the session: the row is written already
     if len(_BUILT) >= _BUILT_MAX:

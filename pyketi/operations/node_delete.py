@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from pyketi.db.models import Device, Node
 from pyketi.db.session import lock_row
 from pyketi.errors import Conflict, NotFound
-from pyketi.operations import engine
+from pyketi.operations import device_remove, engine
 from pyketi.operations.engine import KindDef
 from pyketi.operations.node_add import remove_node_rows
 from pyketi.operations.record import NodeRef
@@ -47,7 +47,14 @@ def _lift_delete(s: Session, _op_id: str, data: NodeRef, _results: dict) -> None
         node.pending_op = None
 
 
-KIND = KindDef("unknown", "forward", NodeRef, remove_node_rows, _lift_delete)
+def _remove(s: Session, op_id: str, data: NodeRef, results: dict) -> None:
+    node = s.get(Node, data.node_id)
+    if node is not None:
+        device_remove.forget_leftovers(s, node.manage)
+    remove_node_rows(s, op_id, data, results)
+
+
+KIND = KindDef("unknown", "forward", NodeRef, _remove, _lift_delete)
 
 
 async def delete(rt: "Runtime", node_id: str) -> str:

@@ -19,6 +19,7 @@ KINDS: dict[str, KindDef] = {
     "delete-volume": volume_delete.KIND,
     "clone-volume": volume_clone.KIND,
     "evict-brick": device_remove.KIND,
+    "leftover-bricks": device_remove.LEFTOVER_KIND,
     "add-device": device_add.KIND,
     "delete-device": device_delete.KIND,
     "resync-device": device_resync.KIND,

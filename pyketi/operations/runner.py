@@ -78,6 +78,11 @@ class OperationRunner:
         self.context = StepContext(executor, progress=self.report)
         # op id -> {part: text}: how a running operation is going (``/operations/pending``)
         self._progress: dict[str, dict[str, str]] = {}
+        # operations whose progress is also written to their row (shown by every
+        # instance), and those with a change not written yet (one writer task)
+        self._shared: set[str] = set()
+        self._unsaved: set[str] = set()
+        self._saver: asyncio.Task | None = None
         self.instance_id = new_id()
         # several heartbeats per lease: one late write never makes a live instance "dead"
         self.heartbeat_seconds = max(0.25, min(HEARTBEAT_SECONDS,
@@ -111,9 +116,10 @@ class OperationRunner:
             self._background.append(loop.create_task(self._cleaner(), name="cleaner"))
 
     async def stop(self) -> None:
-        for task in self._background:
+        for task in [*self._background, *([self._saver] if self._saver else [])]:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*self._background, *([self._saver] if self._saver else []),
+                             return_exceptions=True)
         await self.jobs.wait_idle(timeout=10)
         try:
             await self.db.write(lambda s: s.execute(
@@ -336,6 +342,9 @@ class OperationRunner:
         since = time.monotonic()
         log.info("cleaner: operation %s (%s) taken over (%s), objects %s", op.id, op.type,
                  op.status or "owner gone", _objects(op))
+        if op.progress:  # its instance showed it to all: say who has it now
+            self.report(op.id, "task", f"taken over by the cleaner of instance "
+                                       f"{self.instance_id} ({op.status or 'owner gone'})")
         try:
             resume_at = None
             if kd.recovery == "rollback":  # a step that cannot be undone took effect?
@@ -368,16 +377,52 @@ class OperationRunner:
     def report(self, op_id: str, part: str, text: str) -> None:
         """How a running operation is going: ``part`` (``task``, ``step``, ``heal``...)
         is replaced by ``text``.  Kept while the operation runs in this process and
-        shown by ``/operations/pending``; every part but the step is also logged."""
+        shown by ``/operations/pending``; every part but the step is also logged.
+        An operation that reports more than its steps (a device or node removal: which
+        brick, the heal state) has its progress written to its row too, at each such
+        report and each step after it, so every instance sharing the database shows it;
+        a step alone (a create's) costs no write."""
         parts = self._progress.setdefault(op_id, {})
         parts[part] = text
         if len(self._progress) > 4096:  # bounded: an operation that never ended
-            self._progress.pop(next(iter(self._progress)))
+            gone = next(iter(self._progress))
+            self._progress.pop(gone)
+            self._shared.discard(gone)
         if part != "step":
             log.info("operation %s %s: %s", op_id, part, text)
+            self._shared.add(op_id)
+        if op_id in self._shared:
+            self._save_progress(op_id)
+
+    def _save_progress(self, op_id: str) -> None:
+        """Write ``op_id``'s progress to its row soon (in order, coalesced: one writer)."""
+        self._unsaved.add(op_id)
+        if self._saver is not None and not self._saver.done():
+            return  # the running writer takes it
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop: no server to show it
+        self._saver = loop.create_task(self._write_progress(), name="progress")
+
+    async def _write_progress(self) -> None:
+        while self._unsaved:
+            texts = {op_id: self.progress(op_id) for op_id in self._unsaved}
+            self._unsaved.clear()
+
+            def write(s: Session) -> None:
+                for op_id, text in texts.items():
+                    s.execute(update(Operation).where(Operation.id == op_id)
+                              .values(progress=text))
+            try:
+                await self.db.write(write)
+            except Exception:  # noqa: BLE001 - progress never fails an operation
+                log.warning("could not record the progress of operation(s) %s",
+                            ", ".join(texts), exc_info=True)
 
     def progress(self, op_id: str) -> str:
-        """The progress of a running operation ("" when not running here)."""
+        """The progress of an operation running here ("" when not running here; the
+        row's ``progress`` column has what its instance wrote)."""
         parts = self._progress.get(op_id) or {}
         order = ["task", "heal", "step"]
         keys = sorted(parts, key=lambda k: order.index(k) if k in order else len(order))
@@ -387,6 +432,8 @@ class OperationRunner:
         """Tell the observers (metrics, audit) how an operation ended; an observer
         never breaks an operation."""
         self._progress.pop(op_id, None)
+        self._shared.discard(op_id)
+        self._unsaved.discard(op_id)
         for observe in self.operation_observers:
             try:
                 observe(kind, result, time.monotonic() - since, op_id)

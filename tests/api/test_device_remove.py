@@ -2,6 +2,7 @@
 when the old disk or node is dead; heal info is checked first and shown as the
 operation's progress; a removal with no replacement says why and moves nothing."""
 
+import asyncio
 import logging
 
 from apihelp import GateExecutor
@@ -119,7 +120,10 @@ async def test_node_remove_of_a_dead_node_when_replace_brick_reports_an_error(ma
     assert dead not in {b["node"] for b in info["bricks"]} and len(info["bricks"]) == 3
     gluster = next(iter(mock.volumes().values()))["bricks"]
     assert not any(host in spec for spec in gluster)
-    assert (await api.get("/operations/pending")).json().get("pendingoperations", []) == []
+    # only the destroy of the old brick, left on the dead node, waits for it (the volume
+    # is not held by it)
+    pending = (await api.get("/operations/pending")).json()["pendingoperations"]
+    assert [(p["type_name"], p["status"]) for p in pending] == [("leftover-bricks", "failed")]
     assert await api.done(await api.delete(f"/volumes/{vol['id']}")) is None
 
 
@@ -183,7 +187,8 @@ async def test_device_remove_of_a_dead_node_checks_heal_info_and_shows_progress(
     assert (await api.wait(reply)).status == 204
     info = (await api.get(f"/volumes/{vol['id']}")).json()
     assert victim["node"] not in {b["node"] for b in info["bricks"]}
-    assert (await api.get("/operations/pending")).json()["pendingoperations"] == []
+    # the old brick's destroy waits for its node (see the test of leftover bricks below)
+    assert await _pending(api) == [("leftover-bricks", "failed")]
     assert (await api.get("/db/check")).json()["totalinconsistencies"] == 0
     # the dead device is forgotten: nothing in the database refers to it any more
     r = await api.wait(await api.request("DELETE", f"/devices/{victim['device']}",
@@ -269,3 +274,100 @@ async def test_a_removal_with_one_brick_without_replacement_moves_none(api):
     for vol in (plain, strict):
         assert (await api.get(f"/volumes/{vol['id']}")).json()["bricks"] == vol["bricks"]
     assert (await api.get(f"/nodes/{nodes[0]}")).json()["state"] == "offline"
+
+
+async def test_removal_progress_is_shown_by_every_instance_on_the_database(make_api, db_url):
+    """Two servers on one database: the one running a device removal writes its progress
+    to the operation's row (which brick, heal info, step), so the other one shows the
+    same progress; once the removal is done neither lists anything."""
+    ex = GateExecutor("volume_replace_brick")
+    runs = await make_api(db_url, executor=ex)
+    other = await make_api(db_url, executor=ex)  # the same (mock) nodes
+    await runs.topology(nodes=4, devices=1)
+    vol = await other.volume(1)
+    victim = vol["bricks"][0]
+    assert (await _state(runs, f"/devices/{victim['device']}", "offline")).status == 204
+    reply = await runs.post(f"/devices/{victim['device']}/state", {"state": "failed"})
+    await ex.reached()
+    [here] = (await runs.get("/operations/pending")).json()["pendingoperations"]
+    assert here["progress"].startswith(f"device remove: device {victim['device']}, brick 1 "
+                                       f"of 1 ({victim['id']}); heal info of {vol['name']} ")
+    assert here["progress"].endswith("; step 3/4 brick_replace on -"), here["progress"]
+
+    async def seen_by_other() -> dict:
+        for _ in range(100):  # written right after each report, by a task: a moment
+            [op] = (await other.get("/operations/pending")).json()["pendingoperations"]
+            if op.get("progress") == here["progress"]:
+                return op
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{op} never showed {here['progress']!r}")
+    op = await seen_by_other()
+    assert (op["id"], op["type_name"], op["sub_status"]) == (here["id"], "evict-brick", "")
+    details = (await other.get(f"/operations/pending/{op['id']}")).json()
+    assert details["progress"] == here["progress"]
+    ex.release()
+    assert (await runs.wait(reply)).status == 204
+    for api in (runs, other):
+        assert (await api.get("/operations/pending")).json()["pendingoperations"] == []
+
+
+async def _pending(api) -> list[tuple[str, str]]:
+    ops = (await api.get("/operations/pending")).json()["pendingoperations"]
+    return [(op["type_name"], op["status"]) for op in ops]
+
+
+async def test_brick_left_on_a_dead_node_is_destroyed_by_the_cleaner_when_it_is_back(
+        make_api, db_url):
+    """Device remove with its node off: the old brick cannot be destroyed then and stays
+    on the node.  The removal finishes (the volume free for other changes); the brick's
+    destroy waits, as a failed ``leftover-bricks`` operation, and the background cleaner
+    destroys it once the node answers again - no admin has to find it."""
+    mock = MockExecutor()
+    api = await make_api(db_url, executor=mock, operation_lease_seconds=1,
+                         start_time_background_cleaner=0)  # a cleaner look every 1 s
+    await api.topology(nodes=4, devices=1)
+    vol = await api.volume(1)
+    victim = vol["bricks"][0]
+    host, _ = await _node_host(api, victim["node"])
+    mock.unreachable_hosts.add(host)  # powered off
+    assert (await _state(api, f"/devices/{victim['device']}", "offline")).status == 204
+    assert (await _state(api, f"/devices/{victim['device']}", "failed")).status == 204
+    info = (await api.get(f"/volumes/{vol['id']}")).json()
+    assert victim["id"] not in {b["id"] for b in info["bricks"]}
+    assert victim["path"] in mock.bricks_on(host)  # left there
+    await asyncio.sleep(3)  # a few cleaner rounds while the node is still off
+    assert await _pending(api) == [("leftover-bricks", "failed")]
+    details = (await api.get("/operations/pending")).json()["pendingoperations"][0]
+    assert victim["id"] in (await api.get(f"/operations/pending/{details['id']}")).text
+    # the volume is not held meanwhile: an expand goes through
+    await api.done(await api.post(f"/volumes/{vol['id']}/expand", {"expand_size": 1}))
+
+    mock.unreachable_hosts.discard(host)  # back
+    for _ in range(100):
+        if not await _pending(api):
+            break
+        await asyncio.sleep(0.1)
+    assert await _pending(api) == []
+    assert mock.bricks_on(host) == {}
+    assert (await api.get("/db/check")).json()["totalinconsistencies"] == 0
+
+
+async def test_a_deleted_node_has_no_leftover_destroy_waiting_for_it(make_api, db_url, caplog):
+    """The node never comes back and is deleted from pyketi: the destroy waiting for it
+    is dropped (said in the log), nothing stays pending."""
+    mock = MockExecutor()
+    api = await make_api(db_url, executor=mock)
+    await api.topology(nodes=4, devices=1)
+    vol = await api.volume(1)
+    victim = vol["bricks"][0]
+    host, _ = await _node_host(api, victim["node"])
+    mock.unreachable_hosts.add(host)
+    assert (await _state(api, f"/nodes/{victim['node']}", "offline")).status == 204
+    assert (await _state(api, f"/nodes/{victim['node']}", "failed")).status == 204
+    assert await _pending(api) == [("leftover-bricks", "failed")]
+    r = await api.wait(await api.request("DELETE", f"/devices/{victim['device']}",
+                                         {"forceforget": True}))
+    assert r.status == 204, r.text
+    assert (await api.wait(await api.delete(f"/nodes/{victim['node']}"))).status == 204
+    assert await _pending(api) == []
+    assert f"node {host} deleted: brick(s) {victim['id']} left on it" in caplog.text

@@ -13,13 +13,19 @@ Each call is appended to ``calls.log`` as JSON ``[node address, program, args...
 The stub answers like a healthy node (``pvs``/``vgs`` JSON of the VGs created,
 ``vgdisplay -c``, ``lvs`` thin count 0 until an empty pool was removed, ``volume info
 --xml`` a volume without bricks, empty output otherwise).  A file
-``hang-<address>-<program>`` makes that program hang (30 s) on that node.
+``hang-<address>-<program>`` makes that program hang (30 s) on that node;
+``glusterd-down-<address>`` makes every ``gluster`` command there fail as the CLI
+does with glusterd stopped (the reason on stdout, exit status 1).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
+
+from sshd_server import ensure_sshd
 
 PROGRAMS = ("awk", "chmod", "chown", "mkdir", "mkfs.xfs", "mount", "rmdir", "sed",
             "systemctl", "umount", "wipefs", "gluster", "lvmwrap")
@@ -35,6 +41,10 @@ prog = os.path.basename(args[0]) if name == "lvmwrap" and args else name
 sub = args[1] if name == "lvmwrap" and len(args) > 1 else ""
 if os.path.exists(os.path.join(HERE, f"hang-{node}-{sub or prog}")):
     time.sleep(30)
+if name == "gluster" and os.path.exists(os.path.join(HERE, f"glusterd-down-{node}")):
+    # what the gluster CLI prints (on stdout) when glusterd does not answer
+    print("Connection failed. Please check if gluster daemon is operational.")
+    sys.exit(1)
 vgs_file = os.path.join(HERE, f"vgs-{node}")
 vgs = open(vgs_file).read().split() if os.path.exists(vgs_file) else []
 if sub == "vgcreate":
@@ -100,9 +110,25 @@ class StubNode:
         rows = [json.loads(line) for line in self.log.read_text().splitlines() if line]
         return [r for r in rows if node is None or r[0] == node]
 
+    def glusterd_down(self, node: str, down: bool = True) -> None:
+        """Every ``gluster`` command on ``node`` fails as with glusterd stopped."""
+        flag = self.dir / f"glusterd-down-{node}"
+        if down:
+            flag.write_text("")
+        else:
+            flag.unlink(missing_ok=True)
+
     def hang(self, node: str, program: str, on: bool = True) -> None:
         flag = self.dir / f"hang-{node}-{program}"
         if on:
             flag.write_text("")
         else:
             flag.unlink(missing_ok=True)
+
+
+def stub_node_or_skip(d: Path) -> StubNode:
+    """A ``StubNode`` in ``d``; the test is skipped when no sshd can serve it."""
+    reason = ensure_sshd()
+    if reason:
+        pytest.skip(reason)
+    return StubNode(d)

@@ -10,6 +10,7 @@ from pyketi.executors.base import (BrickRequest, ExecutorError, NodeUnreachable,
                                    VolumeRequest)
 from pyketi.executors.cmd.executor import CmdExecutor
 from pyketi.executors.config import ExecConfig
+from pyketi.executors.transports.base import Command, Result
 
 from executor_fakes import (BRICK, DEV, PV_UUID, VGDISPLAY, VOL_ID, FakeTransport, cli_xml,
                             pvs_json, volume_xml)
@@ -44,10 +45,38 @@ async def test_glusterd_check_and_error_text():
     ex, t = make()
     await ex.glusterd_check("node1")
     assert t.batches[0][0] == "node1" and t.lines() == ["systemctl status glusterd"]
-    t.on("systemctl", exit_status=3, stdout="Active: inactive (dead)")
-    with pytest.raises(ExecutorError, match="^Process exited with status 3$") as err:
+    # systemctl status: the unit's "Active:" line, never the journal lines after it
+    t.on("systemctl", exit_status=3, stdout=(
+        "* glusterd.service - GlusterFS, a clustered file-system server\n"
+        "     Active: inactive (dead) since Wed 2026-12-02 15:00:00 UTC; 1min ago\n\n"
+        "Dec 02 15:00:00 node1 glusterd[812]: a journal line (anything a daemon logged)\n"))
+    with pytest.raises(ExecutorError, match="^glusterd is not running: Active: inactive "
+                                            r"\(dead\) since .*; 1min ago$") as err:
         await ex.glusterd_check("node1")
-    assert err.value.host == "node1"
+    assert err.value.host == "node1" and "journal" not in str(err.value)
+    ex, t = make()
+    t.on("systemctl", exit_status=4, stdout="", stderr="Unit glusterd.service could not be "
+                                                        "found.")
+    with pytest.raises(ExecutorError, match="^Unit glusterd.service could not be found.$"):
+        await ex.glusterd_check("node2")
+
+
+async def test_error_text_is_stderr_else_the_last_line_of_stdout():
+    ex, t = make()
+    # the gluster CLI with glusterd stopped: the reason on stdout, nothing on stderr
+    t.on("volume create", exit_status=1, stdout="some earlier output\n"
+         "Connection failed. Please check if gluster daemon is operational.\n\n")
+    with pytest.raises(NothingChanged, match="^Connection failed. Please check if gluster "
+                                             "daemon is operational.$"):
+        await ex.volume_create("node1", volume())
+    cmd = Command.of("x")
+    assert Result(cmd, 2, stdout="out\n", stderr="err\n").error_text == "err"
+    assert Result(cmd, 1).error_text == "Process exited with status 1"
+    # --xml output is no reason; one line only, bounded, printable
+    assert Result(cmd, 1, stdout="<cliOutput>\n</cliOutput>\n").error_text == \
+        "Process exited with status 1"
+    long = Result(cmd, 1, stdout="a\n" + "x" * 1000 + "\x1b[0m\n").error_text
+    assert len(long) == 300 and long.endswith("...") and "\x1b" not in long
 
 
 async def test_peer_probe_one_batch_with_snapshot_limit():

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from pyketi.executors.factory import make_executor
-from sshd_server import Sshd, ensure_sshd
-from stub_node import StubNode
+from sshd_server import Sshd
+from stub_node import stub_node_or_skip
 
 GOOD, HUNG = ("127.0.0.1", "127.0.0.2"), "127.0.0.3"
 COOLDOWN = 3
@@ -24,10 +24,7 @@ COOLDOWN = 3
 
 @pytest.fixture
 def nodes(tmp_path):
-    reason = ensure_sshd()
-    if reason:
-        pytest.skip(reason)
-    stub = StubNode(tmp_path / "node")
+    stub = stub_node_or_skip(tmp_path / "node")
     (tmp_path / "good-sshd").mkdir()
     (tmp_path / "hung-sshd").mkdir()
     good = Sshd(tmp_path / "good-sshd", addresses=GOOD, extra_config=stub.sshd_config)

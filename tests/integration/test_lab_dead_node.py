@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from labcheck import wipe
+from labcheck import leftovers, wipe
 from labserver import lab_server, timed
 
 pytestmark = pytest.mark.lab
@@ -72,7 +72,8 @@ def test_device_remove_with_its_node_off(lab, tmp_path):
     from pyketi.client.errors import PyketiError
     wipe(lab, [n.ip for n in lab.nodes])
     sshexec = lab.sshexec_config(connect_timeout=10, command_timeout=120)
-    with lab_server(lab, tmp_path, sshexec=sshexec) as server:
+    with lab_server(lab, tmp_path, sshexec=sshexec, disable_background_cleaner=False,
+                    start_time_background_cleaner=0) as server:
         c = server["client"]
         node_of, vol = _four_nodes_and_a_volume(lab, c)
         ip_of = {v: k for k, v in node_of.items()}
@@ -131,7 +132,10 @@ def test_device_remove_with_its_node_off(lab, tmp_path):
             assert node_of[victim_ip] not in {b["node"] for b in info["bricks"]}
             assert c.device_info(dead["device"])["bricks"] == []
             assert c.device_info(dead["device"])["state"] == "failed"
-            assert c.pending_operations()["pendingoperations"] == []
+            # only the old brick's destroy waits, for its node (the volume is not held)
+            pending = c.pending_operations()["pendingoperations"]
+            assert [(p["type_name"], p["status"]) for p in pending] == \
+                [("leftover-bricks", "failed")], pending
             gluster = lab.ssh(client_ip, f"gluster --mode=script volume info {vol['name']}").stdout
             assert f"{victim_ip}:" not in gluster and "Number of Bricks: 1 x 3 = 3" in gluster
             lab.ssh(client_ip, f"mountpoint -q {mnt} && echo after > {mnt}/f3")
@@ -165,6 +169,16 @@ def test_device_remove_with_its_node_off(lab, tmp_path):
         finally:
             lab.ssh(client_ip, f"touch {stop}", check=False)
             lab.resume(victim_ip)
+        # the node is back: the background cleaner destroys the old brick left there
+        t0 = time.monotonic()
+        while c.pending_operations()["pendingoperations"] and time.monotonic() - t0 < 600:
+            time.sleep(5)
+        print(f"old brick destroyed by the cleaner {time.monotonic() - t0:.0f}s after the "
+              "node came back")
+        assert c.pending_operations()["pendingoperations"] == []
+        left = leftovers(lab, victim_ip, peers=False)
+        assert not any(dead["id"] in line for k in ("lvs", "mounts", "fstab", "dirs")
+                       for line in left.get(k, [])), left
         lab.ssh(client_ip, f"umount {mnt} && rmdir {mnt}", check=False)
         try:
             c.volume_delete(vol["id"])
@@ -211,7 +225,10 @@ def test_remove_a_powered_off_node_moves_its_bricks(lab, tmp_path):
                    for d in c.node_info(victim)["devices"])
         gluster = lab.ssh(client_ip, f"gluster --mode=script volume info {vol['name']}").stdout
         assert f"{victim_ip}:" not in gluster and "Number of Bricks: 1 x 3 = 3" in gluster
-        assert c.pending_operations().get("pendingoperations", []) == []
+        # only the old brick's destroy waits, for the dead node (the volume is not held)
+        pending = c.pending_operations().get("pendingoperations", [])
+        assert [(p["type_name"], p["status"]) for p in pending] == \
+            [("leftover-bricks", "failed")], pending
         # still mounted and writable
         lab.ssh(client_ip, "mountpoint -q /mnt/dead && echo after > /mnt/dead/f3")
         new = next(b for b in info["bricks"] if ip_of[b["node"]] not in brick_ips)
@@ -239,6 +256,7 @@ def test_remove_a_powered_off_node_moves_its_bricks(lab, tmp_path):
         for d in c.node_info(victim)["devices"]:
             c.device_delete(d["id"], force_forget=True)
         c.node_delete(victim)
+        assert c.pending_operations().get("pendingoperations", []) == []  # dropped with it
         pool = lab.ssh(client_ip, "gluster --mode=script pool list").stdout
         assert victim_ip not in pool, pool
         c.volume_delete(vol["id"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from crashserver import wait_until as _wait_until
 
 from pyketi.db.models import Instance, Operation
 from pyketi.db.session import Database
+from pyketi.operations.runner import host_identity
 
 LEASE = 4  # seconds; the lab report used 10
 CREATE = {"size": 5, "durability": {"type": "replicate", "replicate": {"replica": 3}}}
@@ -153,20 +155,38 @@ def test_kill_one_of_two_mid_create_the_other_rolls_it_back(two, tmp_path):
     _check_db_matches_nodes(survivor, state, devices)
 
 
+def _other_host(how: str) -> str:
+    """The host identity of an instance that is not on this host (``host_identity``)."""
+    if how == "other host name":
+        return "elsewhere"
+    # a container with the host's network (same host name, same boot), its own pids
+    name, boot, _pidns = host_identity().split(" ")
+    return f"{name} {boot} pidns:1"
+
+
+def _dead_pid() -> int:
+    """A pid that no process on this host has (a child that ended and was reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("how", ["other host name", "same host name, other pid namespace"])
 def test_an_instance_on_another_host_keeps_its_operation_until_its_lease_ends(
-        two, tmp_path, db_url):
+        two, tmp_path, db_url, how):
     """No pid to look at: a live instance's operation (heartbeat renewed) is never taken
-    over, however long it runs; once the instance is killed, it is after the lease."""
+    over, however long it runs - even when its pid (a pid in its own namespace) is dead
+    here; once the instance is killed, it is after the lease."""
     state = tmp_path / "nodes.json"
     survivor = two()
     devices = _topology(survivor)
     victim = two([{"call": "volume_create", "nth": 1, "action": "hang", "seconds": 600}])
     db = Database(db_url)
     try:
-        db.write_sync(lambda s: s.execute(update(Instance).where(
-            Instance.pid == victim.proc.pid).values(hostname="elsewhere")))
         owner = db.read_sync(lambda s: s.execute(select(Instance.id).where(
             Instance.pid == victim.proc.pid)).scalar_one())
+        db.write_sync(lambda s: s.execute(update(Instance).where(Instance.id == owner).values(
+            hostname=_other_host(how), pid=_dead_pid())))
         status, headers, _ = victim.request("POST", "/volumes", CREATE)
         assert status == 202
         queue = headers["Location"]

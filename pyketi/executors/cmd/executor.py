@@ -23,7 +23,7 @@ from pyketi.executors.config import ExecConfig
 from pyketi.executors.commands.lvm_output import (is_not_found, parse_pv_report, parse_symlinks,
                                          parse_vgdisplay)
 from pyketi.executors.reachability import Reachability
-from pyketi.executors.transports.base import Command, Transport
+from pyketi.executors.transports.base import Command, Transport, last_line
 
 log = logging.getLogger("pyketi.executors")
 
@@ -56,8 +56,16 @@ class CmdExecutor(Executor):
 
     # -- nodes / peers ----------------------------------------------------
     async def glusterd_check(self, host: str) -> None:
-        await self.runner.run_checked(host, C.glusterd_check(),
-                                      self.config.glusterd_check_timeout)
+        cmds = C.glusterd_check()
+        failed = first_failure(cmds, await self.runner.run(
+            host, cmds, self.config.glusterd_check_timeout))
+        if failed is not None:
+            # systemctl status ends with journal lines: quote its "Active:" line only
+            active = [line.strip() for line in failed.stdout.splitlines()
+                      if line.strip().startswith("Active:")]
+            raise ExecutorError(f"glusterd is not running: {last_line(active[0])}" if active
+                                else failed.stderr.strip()
+                                or f"Process exited with status {failed.exit_status}", host)
 
     async def peer_probe(self, host: str, new_node_storage: str) -> None:
         await self.runner.run_checked(host, C.peer_probe(self.config, new_node_storage),

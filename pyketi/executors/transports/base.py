@@ -38,9 +38,27 @@ class Result:
 
     @property
     def error_text(self) -> str:
-        """heketi: stderr if non-empty, else a generic text."""
+        """Why the command failed: stderr if non-empty (heketi), else the last line of
+        stdout (gluster prints its reason there, e.g. "Connection failed. Please check if
+        gluster daemon is operational."), else a generic text with the exit status."""
         err = self.stderr.strip()
-        return err if err else f"Process exited with status {self.exit_status}"
+        if err:
+            return err
+        return last_line(self.stdout) or f"Process exited with status {self.exit_status}"
+
+
+REASON_MAX = 300  # characters of stdout an error text may quote
+
+
+def last_line(out: str) -> str:
+    """The last non-empty line of ``out`` as a reason: one line only (never a whole
+    output into an error or log), printable characters, at most ``REASON_MAX``
+    characters; "" when there is none or it is markup (``--xml`` output)."""
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    if not lines or lines[-1].startswith("<"):
+        return ""
+    line = "".join(c if c.isprintable() else " " for c in lines[-1])
+    return line if len(line) <= REASON_MAX else line[:REASON_MAX - 3] + "..."
 
 
 class Transport(abc.ABC):

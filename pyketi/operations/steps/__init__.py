@@ -26,6 +26,8 @@ STEPS: dict[str, StepDef] = {
                              touches=lambda a: list(a.hosts)),
     "bricks_destroy": StepDef(bricks.BrickHosts, bricks.destroy),
     "bricks_destroy_quietly": StepDef(bricks.BrickHosts, bricks.destroy_quietly),
+    "bricks_destroy_when_back": StepDef(bricks.BrickHosts, bricks.destroy_when_back,
+                                        touches=lambda a: list(a.hosts)),
     "brick_replace": StepDef(bricks.BrickReplace, bricks.replace, undo=bricks.replace_back,
                              resume=bricks.replace_resume),
     "brick_heal_check": StepDef(bricks.HealCheck, bricks.heal_check),

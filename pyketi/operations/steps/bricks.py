@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from pyketi.executors.base import (BrickRequest, ExecutorError, HealBrickInfo,
-                                   NodeUnreachable, NothingChanged)
+from pyketi.executors.base import (BrickRequest, CommandTimeout, ExecutorError,
+                                   HealBrickInfo, NodeUnreachable, NothingChanged)
 from pyketi.operations.steps.base import StepArgs, StepContext, gather_hosts, pair
 
 log = logging.getLogger("pyketi.operations")
@@ -131,12 +131,37 @@ async def destroy(ctx: StepContext, args: BrickHosts) -> dict[str, bool]:
             for brick, flag in zip(bricks, flags[host])}
 
 
-async def destroy_quietly(ctx: StepContext, args: BrickHosts) -> None:
+async def destroy_quietly(ctx: StepContext, args: BrickHosts) -> BrickHosts:
+    """The old brick of a replaced brick, destroyed best effort: a dead disk or node must
+    not block its own removal (the brick is gone from the volume already).  Returns the
+    bricks of nodes that did not answer (powered off, hung): the cleaner destroys them
+    once their node answers again (``bricks_destroy_when_back``)."""
+    left: dict[str, list[BrickRequest]] = {}
     for host, bricks in args.hosts.items():
         try:
             await ctx.executor.bricks_destroy(host, bricks)
+        except (NodeUnreachable, CommandTimeout) as e:
+            left[host] = bricks
+            log.warning("old brick(s) %s left on %s (%s): the cleaner destroys them when "
+                        "the node answers again", ",".join(b.id for b in bricks), host, e)
         except ExecutorError:
-            pass  # dead disk or node: the brick is gone from the volume already
+            pass  # dead disk: nothing to retry
+    return BrickHosts(left)
+
+
+async def destroy_when_back(ctx: StepContext, args: BrickHosts) -> None:
+    """Bricks left on a node that did not answer: destroyed now.  A node that still does
+    not answer raises (the cleaner tries again next round); any other failure cannot
+    be helped by retrying: logged, and left to ``pyketi db repair`` (leftover-brick)."""
+    for host, bricks in args.hosts.items():
+        try:
+            await ctx.executor.bricks_destroy(host, bricks)
+        except (NodeUnreachable, CommandTimeout):
+            raise
+        except ExecutorError as e:
+            log.warning("leftover brick(s) %s on %s not destroyed (%s); `pyketi db repair "
+                        "--dry-run` lists what is left", ",".join(b.id for b in bricks),
+                        host, e)
 
 
 async def _in_volume(ctx: StepContext, args: BrickReplace, brick: tuple[str, str]) -> bool | None:
