@@ -170,7 +170,7 @@ class Operation(Base):
     started_steps: Mapped[list] = mapped_column(JSON, default=list)
     error: Mapped[str] = mapped_column(Text, default="")
     # how it is going (a device/node removal: brick k of n, heal, step), written by the
-    # instance running it, shown by every instance's /operations/pending (revision 0004)
+    # instance running it, shown by every instance's /operations/pending (revision 0005)
     progress: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 

@@ -1,4 +1,4 @@
-"""Revision 0004 (progress of an operation) upgrades a 0003 database with a pending
+"""Revision 0005 (progress of an operation) upgrades a 0004 database with a pending
 operation (its progress empty, the rest untouched) and downgrades again, on SQLite
 and PostgreSQL."""
 
@@ -18,18 +18,18 @@ def _columns(db: Database) -> set[str]:
     return {c["name"] for c in inspect(db.engine).get_columns("operations")}
 
 
-def test_0004_upgrade_and_downgrade(empty_url):  # noqa: F811
+def test_0005_upgrade_and_downgrade(empty_url):  # noqa: F811
     db = Database(empty_url)
     try:
-        upgrade_to(db, "0003")
+        upgrade_to(db, "0004")
         with db.engine.begin() as conn:
             conn.execute(text(
                 "insert into operations (id, type, status, owner, created_at, spec, changes,"
                 " started_steps, error) values (:o, 'evict-brick', 'failed', :w, 1,"
                 " '{\"kind\": \"evict-brick\"}', '[]', '[]', 'node gone')"),
                 {"o": OP, "w": "d" * 32})
-        upgrade_to(db, "0004")
-        assert current_revision(db.engine) == "0004"
+        upgrade_to(db, "0005")
+        assert current_revision(db.engine) == "0005"
         with db.engine.begin() as conn:
             row = conn.execute(text("select type, status, error, progress from operations"
                                     " where id = :o"), {"o": OP}).one()
@@ -38,8 +38,8 @@ def test_0004_upgrade_and_downgrade(empty_url):  # noqa: F811
         cfg = alembic_config(db.url)
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0003")
-        assert "progress" not in _columns(db) and current_revision(db.engine) == "0003"
+            command.downgrade(cfg, "0004")
+        assert "progress" not in _columns(db) and current_revision(db.engine) == "0004"
         with db.engine.begin() as conn:
             assert conn.execute(text("select error from operations")).scalar() == "node gone"
     finally:

@@ -5,16 +5,16 @@ many, the heal state, the step), written by the instance running it, so that
 ``GET /operations/pending`` of every instance sharing the database shows it.
 Rows from before have none.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 16:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
