@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import update
 
 from pyketi.db import export, export_text
-from pyketi.db.migrate import ensure_schema
 from pyketi.db.models import Brick, Operation, Volume
 from pyketi.db.session import Database
 
@@ -82,14 +80,6 @@ def export_of_everything() -> dict:
         "brickentries": bricks,
         "blockvolumeentries": {}, "dbattributeentries": {}, "pendingoperations": {},
     }
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database(db_url)
-    ensure_schema(database.engine, database.url)
-    yield database
-    database.dispose()
 
 
 def expected_text(db: Database) -> str:

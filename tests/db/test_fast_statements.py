@@ -11,17 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from pyketi.db import statements as sql
-from pyketi.db.migrate import ensure_schema
 from pyketi.db.models import Cluster, Device, Node, Volume
-from pyketi.db.session import Database
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database(db_url)
-    ensure_schema(database.engine, database.url)
-    yield database
-    database.dispose()
 
 
 def volume(vid: str, **extra) -> dict:
