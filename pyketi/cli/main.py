@@ -15,6 +15,7 @@ import pyketi
 from pyketi.cli.args import HelpFormatter, Parser, UsageError, add_global_options
 from pyketi.cli.context import CliError, Context, Settings
 from pyketi.client import PyketiError, WaitInterrupted
+from pyketi.gc_pause import gc_paused
 
 EXIT_ERROR = 255
 EXIT_INTERRUPTED = 130
@@ -82,7 +83,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return run(argv)
+        # a short-lived command: what it reads (a topology of 10,000 volumes is half a
+        # million objects) lives until it exits; the cyclic collector would walk it
+        # again and again for nothing (~25 % of topology info's CPU)
+        with gc_paused():
+            return run(argv)
     except (CliError, PyketiError, UsageError) as exc:
         _flush_stdout()
         sys.stderr.write(f"Error: {exc}\n")
