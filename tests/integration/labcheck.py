@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 # One ssh call per node; sections separated by markers.
 _PROBE = r"""
 echo '##lvs'; lvs --noheadings -o vg_name,lv_name 2>/dev/null
@@ -17,8 +19,17 @@ echo '##end'
 
 
 def leftovers(lab, node, peers: bool = True) -> dict[str, list[str]]:
-    """Non-empty entries mean something is left on ``node``."""
-    out = lab.ssh(node, _PROBE, check=False, timeout=300).stdout
+    """Non-empty entries mean something is left on ``node``.  A probe whose output does
+    not reach its end marker (ssh failed: a node slow to answer on a loaded machine) is
+    tried again, 3 times at most, never read as "nothing left"."""
+    for attempt in range(3):
+        p = lab.ssh(node, _PROBE, check=False, timeout=300)
+        out = p.stdout
+        if "##end" in out:
+            break
+        time.sleep(5)
+    else:
+        raise AssertionError(f"{node}: the leftovers probe did not complete: {p.stderr[-500:]}")
     found: dict[str, list[str]] = {}
     section = None
     for line in out.splitlines():

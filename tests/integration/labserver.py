@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -47,12 +48,38 @@ def timed(fn, *a, **kw):
     return time.monotonic() - t0, result, None
 
 
+def other_host_argv(hostname: str, argv: list[str]) -> list[str]:
+    """``argv`` in new pid and UTS namespaces (host name ``hostname``), the network
+    namespace kept.  ``--kill-child``: a SIGKILL of the process we started (unshare)
+    kills the server too, as a kill -9 of a container does."""
+    return ["unshare", "--pid", "--fork", "--uts", "--kill-child", "--",
+            "sh", "-c", 'hostname -- "$1" && shift && exec "$@"', "sh", hostname, *argv]
+
+
+def _terminate(proc: subprocess.Popen, in_own_pidns: bool) -> None:
+    """SIGTERM to the server: unshare (the process we started) ignores it while it waits,
+    so in its own pid namespace the server is unshare's child (read from /proc)."""
+    if not in_own_pidns:
+        proc.terminate()
+        return
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(child), signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def lab_server(lab, d: Path, env: dict[str, str] | None = None, log_name: str = "server.log",
-               **glusterfs: Any) -> Iterator[dict]:
+               other_host: str | None = None, **glusterfs: Any) -> Iterator[dict]:
     """Start ``python -m pyketi serve`` in the netns; ``glusterfs`` keys override the
     defaults, ``env`` is added to the environment (a second server on the same ``d``
     uses the same database; give it its own ``log_name``).
+    ``other_host``: run it as another host would (a container is exactly that): in its
+    own pid and UTS namespaces, with this host name, so another server sees neither
+    its pid nor its host identity and has only its lease to go by.
     Yields ``{"client", "url", "dir", "proc", "log"}``; stopped by its PID."""
     port = random.randint(20000, 29999)  # any port: the netns is ours
     gfs = {
@@ -72,8 +99,11 @@ def lab_server(lab, d: Path, env: dict[str, str] | None = None, log_name: str = 
     (d / "heketi.json").write_text(json.dumps(cfg, indent=2))
     log_path = d / log_name
     log = open(log_path, "w")
+    argv = [sys.executable, "-m", "pyketi", "serve", "--config", str(d / "heketi.json")]
+    if other_host is not None:
+        argv = other_host_argv(other_host, argv)
     proc = subprocess.Popen(
-        lab.ns_argv([sys.executable, "-m", "pyketi", "serve", "--config", str(d / "heketi.json")]),
+        lab.ns_argv(argv),
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})})
     client = NsClient(lab, f"http://127.0.0.1:{port}")
@@ -94,7 +124,7 @@ def lab_server(lab, d: Path, env: dict[str, str] | None = None, log_name: str = 
                "log": log_path}
     finally:
         if proc.poll() is None:
-            proc.terminate()
+            _terminate(proc, other_host is not None)
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:

@@ -12,6 +12,12 @@ middle of another create (its bricks made, the gluster ``volume create`` running
 B rolls the create back (operation lease 10 s), finishes its delete, and the
 nodes (LVs, mounts, fstab lines, gluster volumes) match the database.
 ``PYKETI_LAB_FULL=1`` adds a kill in the middle of a delete, which B finishes.
+
+A (and the FULL run's A2) runs as another host would: in its own pid and UTS
+namespaces (``unshare``, another host name; a container is exactly that), so B
+cannot take A's pid for dead (the same-host shortcut) and must wait for A's lease:
+B takes the operation over no sooner than the lease after A's last heartbeat and
+no later than the lease plus one cleaner look (every ``min(lease, 5)`` s).
 """
 
 from __future__ import annotations
@@ -57,10 +63,11 @@ def pg_url():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _server(lab, tmp_path_factory, name: str, url: str):
+def _server(lab, tmp_path_factory, name: str, url: str, other_host: str | None = None):
     return lab_server(lab, tmp_path_factory.mktemp(f"pyketi-lab-{name}"),
                       database_url=url, operation_lease_seconds=LEASE,
-                      disable_background_cleaner=False, start_time_background_cleaner=0)
+                      disable_background_cleaner=False, start_time_background_cleaner=0,
+                      other_host=other_host)
 
 
 def _in_thread(fn, *a, **kw) -> tuple[threading.Thread, dict]:
@@ -96,6 +103,23 @@ def _wait_log(server, pattern: str, timeout: float, since: int = 0) -> None:
 def _kill(server) -> None:
     os.kill(server["proc"].pid, signal.SIGKILL)  # the PID we started (ip netns exec execs)
     server["proc"].wait(10)
+
+
+def _wait_taken_over(client, timeout: float) -> float:
+    """Seconds until no operation is left as its (killed) owner left it: the survivor's
+    cleaner claimed it (status ``stale``) or already ended it."""
+    t0 = time.monotonic()
+    while any(op["status"] == "" for op in client.pending_operations()["pendingoperations"]):
+        assert time.monotonic() - t0 < timeout, client.pending_operations()
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
+def _assert_after_the_lease(seconds: float) -> None:
+    """Taken over by the lease, not by a pid seen dead: no sooner than the lease after the
+    last heartbeat (renewed every lease / 4), no later than the lease plus one cleaner
+    look (every min(lease, 5) s), with a few seconds for a loaded machine."""
+    assert LEASE * 3 / 4 <= seconds <= LEASE + min(LEASE, 5) + 10, seconds
 
 
 def _wait_no_operations(client, timeout: float) -> float:
@@ -138,7 +162,7 @@ def _teardown_topology(client) -> None:
 def test_two_servers_share_the_nodes_and_the_survivor_undoes_a_killed_create(
         lab, tmp_path_factory, pg_url):
     timings: dict[str, float] = {}
-    with _server(lab, tmp_path_factory, "a", pg_url) as a, \
+    with _server(lab, tmp_path_factory, "a", pg_url, other_host="pyketi-host-a") as a, \
             _server(lab, tmp_path_factory, "b", pg_url) as b:
         ca, cb = a["client"], b["client"]
         t0 = time.monotonic()
@@ -168,6 +192,8 @@ def test_two_servers_share_the_nodes_and_the_survivor_undoes_a_killed_create(
         tc, bc = _in_thread(ca.volume_create, **REPLICA3)
         _wait_log(a, r"step 1/2 bricks_create on \S+ done", 300, since)
         _kill(a)
+        timings["taken over after kill"] = _wait_taken_over(cb, 120)
+        _assert_after_the_lease(timings["taken over after kill"])
         timings["rolled back after kill"] = _wait_no_operations(cb, 600)
         td.join(600)
         assert "value" in bd, bd
@@ -180,11 +206,13 @@ def test_two_servers_share_the_nodes_and_the_survivor_undoes_a_killed_create(
         _nodes_match_db(lab, cb)
 
         if FULL:  # 3. a server killed in the middle of a delete: the other finishes it
-            with _server(lab, tmp_path_factory, "a2", pg_url) as a2:
+            with _server(lab, tmp_path_factory, "a2", pg_url, other_host="pyketi-host-a2") as a2:
                 since = _log_size(a2)
                 td, bd = _in_thread(a2["client"].volume_delete, vb["id"])
                 _wait_log(a2, r"step 1/\d+ volume_destroy on \S+ done", 300, since)
                 _kill(a2)
+                timings["taken over after kill (delete)"] = _wait_taken_over(cb, 120)
+                _assert_after_the_lease(timings["taken over after kill (delete)"])
                 timings["finished after kill"] = _wait_no_operations(cb, 600)
                 assert cb.volume_list()["volumes"] == []
                 _nodes_match_db(lab, cb)
