@@ -10,7 +10,8 @@ tuples.
 It does so only when that gives exactly what SQLAlchemy would: SQLite, a transaction
 begun, no type conversion on any parameter or result column (strings, numbers,
 ``None``: no JSON, boolean or date columns), no Python-side column default to fill in,
-no post-compile parameter (``IN`` lists).  Anything else, and every other database,
+no post-compile parameter (``IN`` lists), no statement listener (``before/after_cursor_execute``) on the engine.
+Anything else, and every other database,
 goes through ``conn.execute`` as before: the result has the same ``first()``,
 ``scalar()``, ``rowcount``, iteration and attribute access either way.
 """
@@ -109,9 +110,18 @@ def inserted_id(result: Any) -> Any:
     return result.inserted_primary_key[0]
 
 
+def _watched(target: Any) -> bool:
+    """A statement listener (``before/after_cursor_execute``) is registered."""
+    dispatch = target.dispatch
+    return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
+
+
 def run(conn: Connection, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> Any:
     """``conn.execute(stmt, params)``, through the driver when that is the same thing."""
-    if conn.dialect.name != "sqlite" or not conn.in_transaction():
+    if conn.dialect.name != "sqlite" or not conn.in_transaction() \
+            or _watched(conn) or _watched(conn.engine):
+        # event listeners (statement counters, tracing) see every statement: SQLAlchemy
+        # runs it and fires them
         return conn.execute(stmt, params)
     many = isinstance(params, list)
     first = params[0] if many else params
