@@ -53,10 +53,16 @@ class Server:
                                       str(self.config)], cwd=workdir, env=env, stdout=log,
                                      stderr=subprocess.STDOUT)
         log.close()
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:  # never leave a server that did not come up running
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            raise
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded 2-core machine
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log()
             try:
