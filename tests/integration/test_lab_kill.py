@@ -388,10 +388,12 @@ def wallclock_trial(lab, chain: Chain, topo: Topology, kind: str, seconds: float
     server["proc"].kill()
     server["proc"].wait(30)
     log = server["log"].read_text()
-    done = re.findall(r"operation [0-9a-f]{32} step (\d+)/(\d+) (\w+) on \S+ done", log)
+    op = re.findall(r"operation ([0-9a-f]{32}) accepted", log)[-1]  # the killed one
+    done = re.findall(rf"operation {op} step \d+/\d+ \w+ on \S+ done", log)
     trial = {"kind": kind, "killed_after_s": round(time.monotonic() - t0, 1),
-             "steps_done": len(done), "ended_before_kill": " finished in " in log
-             or " rolled back in " in log, "leaked": True}
+             "steps_done": len(done), "leaked": True,
+             "ended_before_kill": bool(re.search(rf"operation {op} \([\w-]+\) "
+                                                 r"(finished|rolled back) in", log))}
     results.append(trial)
     restart = time.monotonic()
     c = chain.start(None)["client"]

@@ -105,11 +105,13 @@ def _kill(server) -> None:
     server["proc"].wait(10)
 
 
-def _wait_taken_over(client, timeout: float) -> float:
-    """Seconds until no operation is left as its (killed) owner left it: the survivor's
-    cleaner claimed it (status ``stale``) or already ended it."""
+def _wait_taken_over(client, type_name: str, timeout: float) -> float:
+    """Seconds until no ``type_name`` operation is left as its (killed) owner left it:
+    the survivor's cleaner claimed it (status ``stale``) or already ended it.  Only that
+    kind: the survivor's own operation running meanwhile (a delete) is status "" too."""
     t0 = time.monotonic()
-    while any(op["status"] == "" for op in client.pending_operations()["pendingoperations"]):
+    while any(op["status"] == "" and op["type_name"] == type_name
+              for op in client.pending_operations()["pendingoperations"]):
         assert time.monotonic() - t0 < timeout, client.pending_operations()
         time.sleep(0.5)
     return time.monotonic() - t0
@@ -192,7 +194,7 @@ def test_two_servers_share_the_nodes_and_the_survivor_undoes_a_killed_create(
         tc, bc = _in_thread(ca.volume_create, **REPLICA3)
         _wait_log(a, r"step 1/2 bricks_create on \S+ done", 300, since)
         _kill(a)
-        timings["taken over after kill"] = _wait_taken_over(cb, 120)
+        timings["taken over after kill"] = _wait_taken_over(cb, "create-volume", 120)
         _assert_after_the_lease(timings["taken over after kill"])
         timings["rolled back after kill"] = _wait_no_operations(cb, 600)
         td.join(600)
@@ -211,7 +213,8 @@ def test_two_servers_share_the_nodes_and_the_survivor_undoes_a_killed_create(
                 td, bd = _in_thread(a2["client"].volume_delete, vb["id"])
                 _wait_log(a2, r"step 1/\d+ volume_destroy on \S+ done", 300, since)
                 _kill(a2)
-                timings["taken over after kill (delete)"] = _wait_taken_over(cb, 120)
+                timings["taken over after kill (delete)"] = _wait_taken_over(
+                    cb, "delete-volume", 120)
                 _assert_after_the_lease(timings["taken over after kill (delete)"])
                 timings["finished after kill"] = _wait_no_operations(cb, 600)
                 assert cb.volume_list()["volumes"] == []
