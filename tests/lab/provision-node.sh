@@ -172,6 +172,10 @@ for u in apt-daily.timer apt-daily-upgrade.timer fstrim.timer e2scrub_all.timer 
     systemctl mask "$u" >/dev/null 2>&1 || true
 done
 systemctl set-default multi-user.target >/dev/null 2>&1
+# glusterd under software emulation on a loaded host can take longer than systemd's
+# default 90-300 s to start; a timed-out start leaves the node without glusterd
+mkdir -p /etc/systemd/system/glusterd.service.d
+printf '[Service]\nTimeoutStartSec=900\n' > /etc/systemd/system/glusterd.service.d/pyketi-lab.conf
 # journald: keep it in memory, small
 mkdir -p /etc/systemd/journald.conf.d
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n' > /etc/systemd/journald.conf.d/pyketi-lab.conf

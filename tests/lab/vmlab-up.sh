@@ -184,7 +184,7 @@ ENV
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # -- wait: sshd, then glusterd, on every node (bounded)
 deadline=$(( $(date +%s) + PYKETI_LAB_BOOT_TIMEOUT ))
-declare -A ssh_ok=() gd_ok=()
+declare -A ssh_ok=() gd_ok=() gd_retry=()
 t_ssh=""
 while :; do
     all=1
@@ -195,6 +195,12 @@ while :; do
         if st=$(lab_ssh "$i" systemctl is-active glusterd 2>/dev/null); then
             [ -n "${ssh_ok[$i]:-}" ] || { ssh_ok[$i]=1; lab_log "node$i: ssh up after $(elapsed "$T0" "$(date +%s.%N)")s"; }
             [ "$st" = active ] && gd_ok[$i]=1
+            # a start that failed anyway (timeout under a heavy load): start it again, bounded
+            if [ "$st" = failed ] && [ "${gd_retry[$i]:-0}" -lt 3 ]; then
+                gd_retry[$i]=$(( ${gd_retry[$i]:-0} + 1 ))
+                lab_log "node$i: glusterd failed to start, starting it again (${gd_retry[$i]}/3)"
+                lab_ssh "$i" 'systemctl reset-failed glusterd; systemctl start --no-block glusterd' || true
+            fi
         fi
     done
     [ -z "$t_ssh" ] && [ ${#ssh_ok[@]} -eq "$N" ] && t_ssh=$(date +%s.%N)
