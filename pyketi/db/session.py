@@ -129,10 +129,21 @@ class FileLock:
         self.fd: int | None = None  # opened at the first write: the directory may not
         # exist yet (readiness then reports the database, not a start-up traceback)
 
-    def __enter__(self) -> None:
+    def _fd(self) -> int:
         if self.fd is None:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self.fd
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._fd(), fcntl.LOCK_EX)
+
+    def taken(self) -> bool:
+        """Take the lock if no other process holds it (without waiting)."""
+        try:
+            fcntl.flock(self._fd(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def __exit__(self, *_exc: object) -> None:
         if self.fd is not None:
@@ -168,6 +179,10 @@ class Database:
         self._read_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=SQLITE_READERS if self.is_sqlite else workers,
                                         thread_name_prefix="pyketi-db")
+        # SQLite shared by processes: the thread that waits for another process's write
+        # transaction (the event loop goes on serving meanwhile), one waiter at a time
+        self._lock_waiter: ThreadPoolExecutor | None = None
+        self._lock_queue: asyncio.Lock | None = None
 
     # -- synchronous ---------------------------------------------------------
     def read_sync(self, fn: Callable[[Session], T]) -> T:
@@ -261,14 +276,41 @@ class Database:
         self._bulk_cpu[fn] = time.thread_time() - started
         return out
 
+    async def _file_lock_turn(self) -> None:
+        """SQLite: wait, off the event loop, while another process (a worker, a second
+        server) holds the file lock; the transaction itself then runs on the loop, which
+        takes the lock again (free or already ours: at once; taken meanwhile by another
+        process: it waits there, as before).  Without this, a worker stalled its whole
+        event loop - every request it was serving - on the other worker's transaction,
+        and two workers served no more than one."""
+        lock = self._file_lock
+        if not isinstance(lock, FileLock) or lock.taken():
+            return
+        if self._lock_queue is None:
+            self._lock_queue = asyncio.Lock()
+            self._lock_waiter = ThreadPoolExecutor(max_workers=1,
+                                                   thread_name_prefix="pyketi-db-lock")
+        async with self._lock_queue:
+            if lock.taken():
+                return
+            wait = asyncio.get_running_loop().run_in_executor(self._lock_waiter, lock.__enter__)
+            try:
+                await asyncio.shield(wait)
+            except asyncio.CancelledError:
+                # the caller is gone: give the lock back once the waiter has it
+                wait.add_done_callback(lambda _f: lock.__exit__())
+                raise
+
     async def write(self, fn: Callable[[Session], T]) -> T:
         if self.is_sqlite:
+            await self._file_lock_turn()
             return self.write_sync(fn)
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.write_sync, fn)
 
     async def write_conn(self, fn: Callable[[Connection], T]) -> T:
         """``write_conn_sync`` from the event loop (PostgreSQL: in a worker thread)."""
         if self.is_sqlite:
+            await self._file_lock_turn()
             return self.write_conn_sync(fn)
         return await asyncio.get_running_loop().run_in_executor(self._pool,
                                                                 self.write_conn_sync, fn)
@@ -279,6 +321,8 @@ class Database:
 
     def dispose(self) -> None:
         self._pool.shutdown(wait=True)
+        if self._lock_waiter is not None:
+            self._lock_waiter.shutdown(wait=True)
         with self._write_lock, self._read_lock:
             for conn in self._kept.values():
                 conn.close()
