@@ -226,3 +226,29 @@ async def test_state_file_survives_a_new_process(tmp_path):
     state_file.write_text(json.dumps({"version": 99}))
     with pytest.raises(ValueError, match="not a pyketi mock state file"):
         MockExecutor(state_file=state_file)
+
+
+async def test_pool_graph_kept_in_place_matches_a_rebuild():
+    """Brick, device and volume calls update the trusted-pool graph in place (it was
+    rebuilt from every volume after each call); what they keep must equal a rebuild."""
+    mock = MockExecutor()
+    state = mock._state
+
+    def same() -> None:
+        kept = {h: set(n) for h, n in state._graph().items() if n}
+        assert kept == {h: set(n) for h, n in state._build_graph().items() if n}
+
+    for n in range(3):
+        await cluster(mock, n, volume=None)
+        mock.volumes("node1")  # the graph is built now, and kept from here on
+        await mock.volume_create("node1", vol_req(f"vol{n}", n))
+        same()
+    for node in DEVS:
+        await mock.bricks_create(node, [brick_req(node, 9)])
+    await mock.volume_expand("node2", vol_req("vol0"),
+                             [(STORAGE[n], brick_req(n, 9).brick_path) for n in DEVS])
+    same()
+    await mock.bricks_destroy("node3", [brick_req("node3", 8)])
+    await mock.volume_destroy("node1", "vol1")
+    same()
+    assert set(mock.volumes("node3")) == {"vol0", "vol2"}

@@ -176,7 +176,7 @@ class MockExecutor(Executor):
             del vgs[other]
         vgs[device_id] = {"device": device_name, "total_kib": self._size_kib(),
                           "extent_kib": EXTENT_KIB}
-        self._state.save()
+        self._state.save(links=())
         return self._device_info(host, device_id)
 
     def _device_info(self, host: str, device_id: str) -> DeviceInfo:
@@ -214,7 +214,7 @@ class MockExecutor(Executor):
                                 f'on host {host}: Volume group "vg_{device_id}" still '
                                 f"contains {2 * len(lvs)} logical volume(s)", host)
         if rec["vgs"].pop(device_id, None) is not None:
-            self._state.save()
+            self._state.save(links=())
 
     # -- bricks -------------------------------------------------------------
     async def bricks_create(self, host: str, bricks: list[BrickRequest]) -> None:
@@ -257,10 +257,12 @@ class MockExecutor(Executor):
         rec["vgs"].update(staged_vgs)
         rec["pools"].update(staged_pools)
         rec["bricks"].update(staged_bricks)
+        added = []
         for b in bricks:
             if b.node_storage and b.node_storage not in rec["storage"]:
                 rec["storage"].append(b.node_storage)
-        self._state.save()
+                added.append((host, b.node_storage))
+        self._state.save(links=added)
 
     async def bricks_destroy(self, host: str, bricks: list[BrickRequest]) -> list[bool]:
         for brick in bricks:
@@ -280,7 +282,7 @@ class MockExecutor(Executor):
             if not in_use:
                 rec["pools"].pop(pool, None)
             reclaimed.append(not in_use)
-        self._state.save()
+        self._state.save(links=())
         if error is not None:
             raise error
         return reclaimed
@@ -327,7 +329,7 @@ class MockExecutor(Executor):
                                  f"{volume.name} already exists", host)
         self._check_bricks_free(host, volume.name, "create", specs)
         rec["volumes"][volume.name] = self._record(volume, specs)
-        self._state.save()
+        self._state.save(links=[(host, brick_host(s)) for s in specs])
 
     async def volume_expand(self, host: str, volume: VolumeRequest,
                             new_bricks: list[tuple[str, str]], rebalance: bool = True) -> None:
@@ -343,7 +345,7 @@ class MockExecutor(Executor):
             rec["volumes"][volume.name] = self._record(volume, specs)
         else:
             found[1]["bricks"].extend(specs)
-        self._state.save()
+        self._state.save(links=[(found[0] if found else host, brick_host(s)) for s in specs])
 
     async def volume_destroy(self, host: str, name: str) -> None:
         C.volume_destroy(self._cfg, name)

@@ -79,10 +79,17 @@ class MockState:
                 rec.setdefault(key, value)
         return data
 
-    def save(self) -> None:
+    def save(self, links: Iterable[tuple[str, str]] | None = None) -> None:
         """Record a change (every change ends with a save): the pool graph is rebuilt on
-        next use; with a state file, write it atomically (temp file + os.replace)."""
-        self._adj = None
+        next use - or, when the change only added ``links`` (host pairs, maybe none) to
+        it, updated in place; with a state file, write it atomically (temp file +
+        os.replace)."""
+        if links is None:
+            self._adj = None
+        elif self._adj is not None:
+            for a, b in links:
+                self._adj[a].add(b)
+                self._adj[b].add(a)
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,5 +211,6 @@ class MockState:
         rec = self.host(host)
         device_id = vg[len("vg_"):]
         extent = rec["vgs"].get(device_id, {}).get("extent_kib", 4096)
+        prefix = vg + "/"
         return sum(self.round_up(p["size_kib"], extent) + self.round_up(p["metadata_kib"], extent)
-                   for key, p in rec["pools"].items() if key.split("/", 1)[0] == vg)
+                   for key, p in rec["pools"].items() if key.startswith(prefix))
