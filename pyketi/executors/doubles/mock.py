@@ -26,6 +26,7 @@ processes; every call locks and re-reads it (``MockState.exclusive``).
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import os
@@ -270,15 +271,18 @@ class MockExecutor(Executor):
         rec = self._reach(host)
         reclaimed: list[bool] = []
         error: ExecutorError | None = None
+        users = collections.Counter(f"{x['vg']}/{x['tp']}" for x in rec["bricks"].values())
         for b in bricks:
             if self.strict and self._in_started_volume(host, b):
                 error = error or ExecutorError(f"umount: {C.brick_mount(b)}: target is busy.",
                                                host)
                 reclaimed.append(False)
                 continue
-            rec["bricks"].pop(b.brick_path, None)
+            gone = rec["bricks"].pop(b.brick_path, None)
+            if gone is not None:
+                users[f"{gone['vg']}/{gone['tp']}"] -= 1
             pool = f"{b.vg}/{b.thin_pool}"
-            in_use = any(f"{x['vg']}/{x['tp']}" == pool for x in rec["bricks"].values())
+            in_use = users[pool] > 0
             if not in_use:
                 rec["pools"].pop(pool, None)
             reclaimed.append(not in_use)
