@@ -13,13 +13,14 @@ and each device's free space in the database equal to LVM's.
 
 The default lab run (``PYKETI_LAB=1``) kills once per step of a create, an expand
 and a delete (``during`` and ``end`` alternating, ``DEFAULT_KINDS``).
-``PYKETI_LAB_FULL=1`` runs the matrix: for create, expand, delete, device add and
-device delete, the middle and the end of every step, stepping through the
-steps until an operation ends without being killed (so a new step is covered by
-itself), and writes a summary (trials per step, recovered / leaked, time to
-recover) to ``$PYKETI_LAB_KILL_REPORT`` if set; ``PYKETI_LAB_KILL_KINDS=a,b`` runs
-only those kinds.  Device remove (``evict-brick``)
-needs a 4th node: in the matrix only with ``PYKETI_LAB_NODES=4``.
+``PYKETI_LAB_FULL=1`` runs the matrix: for create, expand, delete, device add,
+device delete and device remove, the middle and the end of every step, stepping
+through the steps until an operation ends without being killed (so a new step is
+covered by itself), and writes a summary (trials per step, recovered / leaked, time
+to recover) to ``$PYKETI_LAB_KILL_REPORT`` if set; ``PYKETI_LAB_KILL_KINDS=a,b`` runs
+only those kinds.  Device remove (``evict-brick``: state ``failed`` moves the
+device's brick to the node that holds none of its volume) needs a 4th node: it is
+in the matrix with ``PYKETI_LAB_NODES=4``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ RECOVER_TIMEOUT = 600
 # end of bricks_destroy); a step added to a kind gets the next point by itself
 DEFAULT_KINDS = [("create-volume", "end"), ("expand-volume", "during"),
                  ("delete-volume", "during")]
+EVICT = "evict-brick"  # device remove: needs a 4th node
 MATRIX_KINDS = [k for k in os.environ.get("PYKETI_LAB_KILL_KINDS", "").split(",") if k] or [
-    "create-volume", "expand-volume", "delete-volume", "add-device", "delete-device"]
+    "create-volume", "expand-volume", "delete-volume", "add-device", "delete-device", EVICT]
 KILLED = re.compile(r"at the (start|middle|end) of step (\d+)/(\d+) (\w+) of operation "
                     r"([0-9a-f]{32}) \(([\w-]+)\)")
 SERVER = dict(disable_background_cleaner=False, start_time_background_cleaner=1,
@@ -203,7 +205,7 @@ class Topology:
 
 def _setup(lab, c, topo: Topology) -> None:
     topo.cluster = c.cluster_create()["id"]
-    for i, n in enumerate(lab.nodes[:3]):
+    for i, n in enumerate(lab.nodes[:4]):
         node = c.node_add(cluster=topo.cluster, zone=i + 1, manage=n.ip, storage=n.ip)
         c.device_add(node=node["id"], name=n.devices[0])
         topo.nodes.append(node["id"])
@@ -236,6 +238,23 @@ def _prepare(lab, c, kind: str, topo: Topology) -> tuple[str, str, dict | None]:
         if c.device_info(spare)["state"] == "offline":
             c.device_set_state(spare, "failed")
         return "DELETE", f"/devices/{spare}", None
+    if kind == EVICT:
+        # one replica-3 volume and no other, every device online; then the device of the
+        # volume's first brick is removed (its brick goes to the node holding none)
+        volumes = c.volume_list()["volumes"]
+        if topo.volume not in volumes or len(c.volume_info(topo.volume)["bricks"]) != 3:
+            for vid in volumes:
+                c.volume_delete(vid)
+            topo.volume = c.volume_create(size=1, durability="replicate", replica=3)["id"]
+        for nid in topo.nodes:
+            for d in c.node_info(nid)["devices"]:
+                if d["state"] == "failed":
+                    c.device_set_state(d["id"], "offline")
+                if c.device_info(d["id"])["state"] == "offline":
+                    c.device_set_state(d["id"], "online")
+        device = c.volume_info(topo.volume)["bricks"][0]["device"]
+        c.device_set_state(device, "offline")
+        return "POST", f"/devices/{device}/state", {"state": "failed"}
     raise AssertionError(kind)
 
 
@@ -350,9 +369,12 @@ def test_kill_at_every_step_matrix(lab, tmp_path_factory):
     chain, topo, results = Chain(lab, tmp_path_factory.mktemp("pyketi-lab-kill-all")), \
         Topology(), []
     try:
+        kinds = [k for k in MATRIX_KINDS if k != EVICT or len(lab.nodes) >= 4]
+        if not kinds:
+            pytest.skip(f"{EVICT} needs 4 lab nodes (PYKETI_LAB_NODES=4)")
         chain.start(None)
         _setup(lab, chain.c, topo)
-        for kind in MATRIX_KINDS:
+        for kind in kinds:
             step = 1
             while (kill_trial(lab, chain, topo, kind, step, "during", results)
                    and kill_trial(lab, chain, topo, kind, step, "end", results)):
