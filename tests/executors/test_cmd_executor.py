@@ -184,6 +184,13 @@ async def test_teardown_tolerates_missing_things_and_reports_others():
     t.on("rmdir", exit_status=1, stderr="rmdir: failed to remove '/x': No such file or directory")
     await ex.device_teardown("node1", "/dev/sdb", DEV)
     assert t.lines(1)[1] == "/usr/sbin/lvm pvremove -qq -- /dev/sdb"  # no uuid: by name
+    # a teardown retried after it took effect (server killed at its end, the cleaner
+    # runs it again): the VG is gone and so is the PV's by-id link (seen on the VM lab)
+    ex, t = make()
+    t.on("vgremove", exit_status=5, stderr=f'  Volume group "vg_{DEV}" not found')
+    t.on("pvremove", exit_status=5, stderr="  No device found for "
+                                           f"/dev/disk/by-id/lvm-pv-uuid-{PV_UUID}.")
+    await ex.device_teardown("node1", "/dev/sdb", DEV, pv_uuid=PV_UUID)
     ex, t = make()
     t.on("vgremove", exit_status=5, stderr="Logical volume vg/brick_x in use.")
     with pytest.raises(ExecutorError, match=f"^Failed to delete device /dev/sdb with id {DEV} on "

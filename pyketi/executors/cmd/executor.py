@@ -28,7 +28,10 @@ from pyketi.executors.transports.base import Command, Transport, last_line
 log = logging.getLogger("pyketi.executors")
 
 _NOT_A_PEER = ("is not part of cluster", "not a peer", "not a friend", "does not exist")
-_PV_MISSING = ("no pv found", "no pv label found", "no physical volume label")
+# pvremove of a PV that is gone: by name, or by its /dev/disk/by-id/lvm-pv-uuid-* link,
+# which udev removes with the PV label (a teardown retried after it took effect)
+_PV_MISSING = ("no pv found", "no pv label found", "no physical volume label",
+               "no device found for")
 
 
 def _new_snapshot_name() -> str:
