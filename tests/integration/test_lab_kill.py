@@ -11,8 +11,9 @@ info`` and LVM/mounts/fstab/brick directories on every node must agree: no leake
 LV, thin pool, mount, fstab line, brick directory or gluster volume, none missing,
 and each device's free space in the database equal to LVM's.
 
-The default lab run (``PYKETI_LAB=1``) kills once per step of a create, an expand
-and a delete (``during`` and ``end`` alternating, ``DEFAULT_KINDS``).
+The default lab run (``PYKETI_LAB=1``) kills once per step of a volume create,
+expand and delete and of a device add and delete (``during`` and ``end``
+alternating, ``DEFAULT_KINDS``).
 ``PYKETI_LAB_FULL=1`` runs the matrix: for create, expand, delete, device add,
 device delete and device remove, the middle and the end of every step, stepping
 through the steps until an operation ends without being killed (so a new step is
@@ -46,9 +47,10 @@ RECOVER_TIMEOUT = 600
 # the default run: one kill per step, ``during`` and ``end`` alternating from the first
 # point given here (create: end of bricks_create, middle of volume_create; expand: middle
 # of bricks_create, right after the add-brick; delete: middle of the gluster stop/delete,
-# end of bricks_destroy); a step added to a kind gets the next point by itself
+# end of bricks_destroy; device add / delete: end of their one step, which takes a second
+# or two); a step added to a kind gets the next point by itself
 DEFAULT_KINDS = [("create-volume", "end"), ("expand-volume", "during"),
-                 ("delete-volume", "during")]
+                 ("delete-volume", "during"), ("add-device", "end"), ("delete-device", "end")]
 EVICT = "evict-brick"  # device remove: needs a 4th node
 MATRIX_KINDS = [k for k in os.environ.get("PYKETI_LAB_KILL_KINDS", "").split(",") if k] or [
     "create-volume", "expand-volume", "delete-volume", "add-device", "delete-device", EVICT]
@@ -345,8 +347,9 @@ def _alternate(first: str, step: int) -> str:
 
 def test_kill_in_create_expand_delete_then_cleaner_leaves_nodes_and_db_agreeing(
         lab, tmp_path_factory):
-    """The default lab run: one kill per step of create, expand and delete
-    (``DEFAULT_KINDS``), stepping on until an operation ends without a kill."""
+    """The default lab run: one kill per step of volume create, expand and delete and
+    device add and delete (``DEFAULT_KINDS``), stepping on until an operation ends
+    without a kill."""
     chain, topo, results = Chain(lab, tmp_path_factory.mktemp("pyketi-lab-kill")), Topology(), []
     try:
         chain.start(None)
